@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Builds fully static nginx, pgbouncer and stunnel for one platform from verified source tarballs.
+#
+# Called by support/vendor/main.ts, which fetches and checks the sources and passes them in:
+#   SRC_<LIB>      path of each verified orig tarball (MUSL ZLIB OPENSSL PCRE2 LIBEVENT NGINX PGBOUNCER STUNNEL)
+#   VER_<LIB>      the matching upstream version
+#   OUT_DIR        where the three .tar.gz artifacts go
+#   BUILD_ROOT     fixed build path: it leaks into the binaries (nginx -V, OpenSSL's dirs), so it must
+#                  not vary between builds for them to be byte-identical
+#   PLATFORM       linux-x64 (linux-arm64 is ready but untested)
+#   SOURCE_DATE_EPOCH
+#
+# musl is built from source too rather than taken from the host's musl-tools: Debian's musl has no
+# crypt() (nginx needs it), and pinning it keeps the libc in the binaries independent of the host.
+set -euo pipefail
+
+: "${OUT_DIR:?}" "${BUILD_ROOT:?}" "${PLATFORM:?}" "${SOURCE_DATE_EPOCH:?}"
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PATCHES="$HERE/patches"
+JOBS=${JOBS:-$(nproc)}
+export LC_ALL=C TZ=UTC SOURCE_DATE_EPOCH
+
+SRC="$BUILD_ROOT/src"
+TOOLCHAIN="$BUILD_ROOT/musl"
+DEPS="$BUILD_ROOT/deps"
+STAGE="$BUILD_ROOT/stage"
+LOGS="$BUILD_ROOT/logs"
+
+case "$PLATFORM" in
+  linux-x64) MULTIARCH=x86_64-linux-gnu; OPENSSL_TARGET=linux-x86_64 ;;
+  linux-arm64) MULTIARCH=aarch64-linux-gnu; OPENSSL_TARGET=linux-aarch64 ;;
+  *) echo "build-static: unknown PLATFORM '$PLATFORM' (expected linux-x64 or linux-arm64)" >&2; exit 2 ;;
+esac
+
+step() { printf -- '-----> %s\n' "$*"; }
+detail() { printf -- '       %s\n' "$*"; }
+
+# Runs a build command with its output in a log; on failure shows the log's tail.
+logged() {
+  local name=$1; shift
+  if ! "$@" >>"$LOGS/$name.log" 2>&1; then
+    echo "build-static: '$name' failed; last lines of $LOGS/$name.log:" >&2
+    tail -n 40 "$LOGS/$name.log" >&2
+    return 1
+  fi
+}
+
+unpack() { # unpack TARBALL DIRNAME: fresh tree at $SRC/DIRNAME
+  local tarball=$1 dir=$2 tmp
+  rm -rf "${SRC:?}/$dir"
+  tmp=$(mktemp -d "$SRC/.unpack.XXXXXX")
+  tar -xzf "$tarball" -C "$tmp"
+  mv "$tmp"/* "$SRC/$dir"
+  rmdir "$tmp"
+}
+
+apply_series() { # apply_series DIR TREE: patches listed in DIR/series, in order
+  local dir=$1 tree=$2 p
+  [[ -f $dir/series ]] || return 0
+  while read -r p; do
+    [[ -z $p || $p == \#* ]] && continue
+    patch -d "$tree" -p1 --quiet --no-backup-if-mismatch <"$dir/$p"
+    detail "patched: ${dir#"$PATCHES"/}/$p"
+  done <"$dir/series"
+}
+
+# Patches that touch autotools inputs make `make` want to rerun automake; the generated files
+# shipped in the tarball are what we build from, so make them newer than their inputs.
+settle_autotools() {
+  find "$1" \( -name aclocal.m4 -o -name configure -o -name Makefile.in -o -name config.h.in \) \
+    -exec touch {} +
+}
+
+CFLAGS_COMMON="-O2 -pipe -fstack-protector-strong -ffile-prefix-map=$BUILD_ROOT=/build -fno-plt"
+
+build_musl() {
+  step "musl $VER_MUSL (toolchain libc)"
+  unpack "$SRC_MUSL" musl
+  apply_series "$PATCHES/debian/musl" "$SRC/musl"
+  (cd "$SRC/musl" &&
+    logged musl ./configure --prefix="$TOOLCHAIN" --disable-shared CFLAGS="-O2 -pipe -ffile-prefix-map=$BUILD_ROOT=/build" &&
+    logged musl make -j"$JOBS" && logged musl make install)
+  # musl-gcc cannot see the kernel's uapi headers, which OpenSSL and libevent include; copy just
+  # those (never /usr/include itself, whose glibc headers would shadow musl's).
+  cp -r /usr/include/linux /usr/include/asm-generic "$TOOLCHAIN/include/"
+  cp -r "/usr/include/$MULTIARCH/asm" "$TOOLCHAIN/include/asm"
+}
+
+build_openssl() {
+  step "OpenSSL $VER_OPENSSL"
+  unpack "$SRC_OPENSSL" openssl
+  apply_series "$PATCHES/debian/openssl" "$SRC/openssl"
+  # LDFLAGS must not hold -static here: Configure then silently drops thread support, which
+  # stunnel needs. The libraries are static anyway (no-shared).
+  (cd "$SRC/openssl" && unset LDFLAGS &&
+    logged openssl ./Configure "$OPENSSL_TARGET" no-shared no-module no-tests no-docs \
+      no-dso no-engine no-legacy --prefix="$DEPS" --libdir=lib --openssldir=/etc/ssl $CFLAGS_COMMON &&
+    logged openssl make -j"$JOBS" build_libs && logged openssl make install_dev)
+  grep -q '^# *define OPENSSL_THREADS' "$DEPS/include/openssl/configuration.h" ||
+    { echo "build-static: OpenSSL was configured without threads" >&2; return 1; }
+}
+
+build_libevent() {
+  step "libevent $VER_LIBEVENT"
+  unpack "$SRC_LIBEVENT" libevent
+  settle_autotools "$SRC/libevent"
+  (cd "$SRC/libevent" &&
+    CFLAGS="$CFLAGS_COMMON" logged libevent ./configure --prefix="$DEPS" --disable-shared --enable-static \
+      --disable-openssl --disable-samples --disable-libevent-regress --disable-debug-mode &&
+    logged libevent make -j"$JOBS" && logged libevent make install)
+}
+
+build_nginx() {
+  step "nginx $VER_NGINX"
+  unpack "$SRC_NGINX" nginx
+  # nginx's own make builds pcre2 (with JIT) and zlib from these trees, with our CC and flags.
+  unpack "$SRC_PCRE2" pcre2
+  unpack "$SRC_ZLIB" zlib
+  apply_series "$PATCHES/ours/nginx" "$SRC/nginx"
+  # Temp paths sit directly under /tmp: nginx creates only the last component of each.
+  (cd "$SRC/nginx" && logged nginx ./configure \
+    --prefix=/app/vendor/nginx --conf-path=conf/nginx.conf --sbin-path=bin/nginx \
+    --error-log-path=stderr --http-log-path=/dev/stdout \
+    --pid-path=/tmp/nginx.pid --lock-path=/tmp/nginx.lock \
+    --http-client-body-temp-path=/tmp/nginx-client-body --http-proxy-temp-path=/tmp/nginx-proxy \
+    --http-fastcgi-temp-path=/tmp/nginx-fastcgi --http-uwsgi-temp-path=/tmp/nginx-uwsgi \
+    --http-scgi-temp-path=/tmp/nginx-scgi \
+    --with-threads --with-file-aio --with-http_ssl_module --with-http_v2_module \
+    --with-http_realip_module --with-http_gzip_static_module --with-http_stub_status_module \
+    --with-pcre="$SRC/pcre2" --with-pcre-jit --with-zlib="$SRC/zlib" \
+    --with-cc-opt="$CFLAGS_COMMON -I$DEPS/include" --with-ld-opt="-static -L$DEPS/lib" &&
+    logged nginx make -j"$JOBS")
+  mkdir -p "$STAGE/nginx/bin" "$STAGE/nginx/conf"
+  install -m 0755 "$SRC/nginx/objs/nginx" "$STAGE/nginx/bin/nginx"
+  install -m 0644 "$SRC/nginx/conf/mime.types" "$STAGE/nginx/conf/mime.types"
+}
+
+build_pgbouncer() {
+  step "pgbouncer $VER_PGBOUNCER"
+  unpack "$SRC_PGBOUNCER" pgbouncer
+  apply_series "$PATCHES/debian/pgbouncer" "$SRC/pgbouncer"
+  apply_series "$PATCHES/ours/pgbouncer" "$SRC/pgbouncer"
+  settle_autotools "$SRC/pgbouncer"
+  # No c-ares: libevent's evdns resolves from /etc/resolv.conf and /etc/hosts itself, which is
+  # what a static binary needs (no NSS), and trixie's c-ares sources are not in the archive here.
+  (cd "$SRC/pgbouncer" &&
+    CFLAGS="$CFLAGS_COMMON" LDFLAGS="-static" PKG_CONFIG_PATH="$DEPS/lib/pkgconfig" \
+      logged pgbouncer ./configure --prefix=/app/vendor/pgbouncer --with-openssl="$DEPS" \
+      --with-libevent="$DEPS" --without-cares --without-pam --without-ldap --without-systemd &&
+    logged pgbouncer make -j"$JOBS")
+  mkdir -p "$STAGE/pgbouncer/bin"
+  install -m 0755 "$SRC/pgbouncer/pgbouncer" "$STAGE/pgbouncer/bin/pgbouncer"
+}
+
+build_stunnel() {
+  step "stunnel $VER_STUNNEL"
+  unpack "$SRC_STUNNEL" stunnel
+  apply_series "$PATCHES/debian/stunnel4" "$SRC/stunnel"
+  apply_series "$PATCHES/ours/stunnel" "$SRC/stunnel"
+  settle_autotools "$SRC/stunnel"
+  # libtool swallows a plain -static; -all-static is what makes the final link static.
+  (cd "$SRC/stunnel" &&
+    CFLAGS="$CFLAGS_COMMON" logged stunnel ./configure --prefix=/app/vendor/stunnel --sysconfdir=/etc \
+      --localstatedir=/tmp --with-ssl="$DEPS" --with-threads=pthread --disable-libwrap \
+      --disable-systemd --disable-fips --disable-shared &&
+    logged stunnel make -j"$JOBS" -C src stunnel LDFLAGS="-all-static")
+  mkdir -p "$STAGE/stunnel/bin"
+  install -m 0755 "$SRC/stunnel/src/stunnel" "$STAGE/stunnel/bin/stunnel"
+}
+
+check_static() {
+  local f
+  for f in "$@"; do
+    if file "$f" | grep -q 'dynamically linked'; then
+      echo "build-static: $f is dynamically linked" >&2
+      return 1
+    fi
+  done
+}
+
+package() { # package NAME VERSION: $STAGE/NAME -> $OUT_DIR/NAME-VERSION-PLATFORM.tar.gz
+  local name=$1 version=$2 out
+  out="$OUT_DIR/$name-$version-$PLATFORM.tar.gz"
+  find "$STAGE/$name" -type f -path '*/bin/*' -exec strip --strip-all {} +
+  # Fixed names, owners, modes and times, and no name or time in the gzip header: the same bytes
+  # on every build.
+  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
+    --mode='u+rwX,go+rX,go-w' --format=gnu -C "$STAGE/$name" -cf - . | gzip -n -9 >"$out.tmp"
+  mv "$out.tmp" "$out"
+  detail "$(basename "$out"): $(stat -c %s "$out") bytes"
+}
+
+main() {
+  local started=$SECONDS
+  if (($#)); then # build only the named steps in the existing tree, for working on one recipe
+    export CC="$TOOLCHAIN/bin/musl-gcc"
+    for s in "$@"; do "build_$s"; done
+    return
+  fi
+  rm -rf "$BUILD_ROOT"
+  mkdir -p "$SRC" "$DEPS" "$STAGE" "$LOGS" "$OUT_DIR"
+  build_musl
+  export CC="$TOOLCHAIN/bin/musl-gcc"
+  build_openssl
+  build_libevent
+  build_nginx
+  build_pgbouncer
+  build_stunnel
+  check_static "$STAGE"/*/bin/*
+  step "Packaging"
+  package nginx "$VER_NGINX"
+  package pgbouncer "$VER_PGBOUNCER"
+  package stunnel "$VER_STUNNEL"
+  detail "built in $((SECONDS - started)) s"
+}
+
+main "$@"
