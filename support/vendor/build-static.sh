@@ -17,6 +17,8 @@ set -euo pipefail
 : "${OUT_DIR:?}" "${BUILD_ROOT:?}" "${PLATFORM:?}" "${SOURCE_DATE_EPOCH:?}"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PATCHES="$HERE/patches"
+# shellcheck source=support/vendor/lib.sh
+. "$HERE/lib.sh"
 JOBS=${JOBS:-$(nproc)}
 export LC_ALL=C TZ=UTC SOURCE_DATE_EPOCH
 
@@ -31,9 +33,6 @@ case "$PLATFORM" in
   linux-arm64) MULTIARCH=aarch64-linux-gnu; OPENSSL_TARGET=linux-aarch64 ;;
   *) echo "build-static: unknown PLATFORM '$PLATFORM' (expected linux-x64 or linux-arm64)" >&2; exit 2 ;;
 esac
-
-step() { printf -- '-----> %s\n' "$*"; }
-detail() { printf -- '       %s\n' "$*"; }
 
 # Runs a build command with its output in a log; on failure shows the log's tail.
 logged() {
@@ -178,18 +177,6 @@ check_static() {
   done
 }
 
-package() { # package NAME VERSION: $STAGE/NAME -> $OUT_DIR/NAME-VERSION-PLATFORM.tar.gz
-  local name=$1 version=$2 out
-  out="$OUT_DIR/$name-$version-$PLATFORM.tar.gz"
-  find "$STAGE/$name" -type f -path '*/bin/*' -exec strip --strip-all {} +
-  # Fixed names, owners, modes and times, and no name or time in the gzip header: the same bytes
-  # on every build.
-  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
-    --mode='u+rwX,go+rX,go-w' --format=gnu -C "$STAGE/$name" -cf - . | gzip -n -9 >"$out.tmp"
-  mv "$out.tmp" "$out"
-  detail "$(basename "$out"): $(stat -c %s "$out") bytes"
-}
-
 main() {
   local started=$SECONDS
   if (($#)); then # build only the named steps in the existing tree, for working on one recipe
@@ -207,6 +194,7 @@ main() {
   build_pgbouncer
   build_stunnel
   check_static "$STAGE"/*/bin/*
+  strip --strip-all "$STAGE"/*/bin/*
   step "Packaging"
   package nginx "$VER_NGINX"
   package pgbouncer "$VER_PGBOUNCER"

@@ -1,0 +1,208 @@
+/**
+ * `npm run vendor:build [-- --update-manifest] [--no-cache]`
+ *
+ * Builds every artifact of vendor-manifest.json into dist/vendor/ from pinned sources, then checks
+ * each artifact's sha256 against the manifest (exit 1 on a difference) or, with --update-manifest,
+ * rewrites the pins. Built artifacts are cached outside the repo, keyed by everything that goes
+ * into them, so tests and CI build once per machine.
+ */
+import { execFileSync, spawnSync } from "child_process";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "fs";
+import { homedir } from "os";
+import { dirname, join } from "path";
+import { Artifact, DebianPin, Manifest, validateManifest } from "../../src/core/manifest";
+import { sha256File, sha256Text } from "../../src/core/sha256";
+import { isUserError, UserError } from "../../src/core/errors";
+import { consoleLog, humanBytes } from "../../src/core/log";
+import { buildInputsKey, libraryEnvName } from "./recipe";
+
+// Run through support/run-ts.mjs from a temporary bundle, so find the checkout from the cwd.
+function findRoot(dir: string): string {
+  if (existsSync(join(dir, "vendor-manifest.json"))) return dir;
+  const up = dirname(dir);
+  if (up === dir) throw new UserError("vendor-manifest.json not found", "Run this from inside the buildpack checkout.");
+  return findRoot(up);
+}
+const ROOT = findRoot(process.cwd());
+const MANIFEST_PATH = join(ROOT, "vendor-manifest.json");
+const OUT_DIR = join(ROOT, "dist/vendor");
+const VENDOR_DIR = join(ROOT, "support/vendor");
+// Fixed: the path ends up inside the binaries, so every build must use the same one.
+const BUILD_ROOT = "/tmp/hbnp-vendor-build";
+const CACHE_ROOT = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "heroku-buildpack-nginx-pgbouncer");
+const log = consoleLog();
+
+interface Options {
+  updateManifest: boolean;
+  useCache: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const opts: Options = { updateManifest: false, useCache: true };
+  for (const a of argv) {
+    if (a === "--update-manifest") opts.updateManifest = true;
+    else if (a === "--no-cache") opts.useCache = false;
+    else throw new UserError(`unknown option ${a}`, "Options: --update-manifest, --no-cache.");
+  }
+  return opts;
+}
+
+/** The patch files listed in support/vendor/patches/<dir>/series, as manifest paths. */
+export function seriesOf(dir: string): string[] {
+  const file = join(VENDOR_DIR, "patches", dir, "series");
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"))
+    .map((l) => `${dir}/${l}`);
+}
+
+/** Fetches an orig tarball with `apt-get source` (deb-src entries needed) and checks its sha256. */
+function fetchOrig(pin: DebianPin, sha256: string, dir: string): string {
+  const path = join(dir, pin.orig);
+  const good = () => existsSync(path) && sha256Text(readFileSync(path)) === sha256;
+  if (good()) return path;
+  rmSync(path, { force: true });
+  // Any revision that ships the same orig tarball will do: the patches we apply are in the repo.
+  const upstream = pin.version.replace(/^\d+:/, "").replace(/-[^-]+$/, "");
+  const listed = spawnSync("apt-cache", ["showsrc", pin.package], { encoding: "utf8" }).stdout ?? "";
+  const versions = [...listed.matchAll(/^Version: (.+)$/gm)].map((m) => m[1]).filter((v) => v.replace(/^\d+:/, "").replace(/-[^-]+$/, "") === upstream);
+  for (const v of [pin.version, ...new Set(versions)]) {
+    spawnSync("apt-get", ["source", "--download-only", "-qq", `${pin.package}=${v}`], { cwd: dir, stdio: "ignore" });
+    if (existsSync(path)) break;
+  }
+  if (!existsSync(path)) {
+    throw new UserError(
+      `could not download ${pin.orig} (Debian source package ${pin.package} ${pin.version})`,
+      "The build needs deb-src entries for bookworm and trixie: run support/vendor/setup-build-host.sh as root.",
+    );
+  }
+  const actual = sha256Text(readFileSync(path));
+  if (actual !== sha256) {
+    rmSync(path);
+    throw new UserError(`${pin.orig} has sha256 ${actual}, but vendor-manifest.json pins ${sha256}: refusing to build from it`);
+  }
+  return path;
+}
+
+/** Fetches an npm package tarball (`npm:<spec>`) and checks its sha256. */
+function fetchNpm(spec: string, sha256: string, dir: string, pinned: boolean): string {
+  const out = execFileSync("npm", ["pack", spec, "--pack-destination", dir, "--json", "--silent"], { encoding: "utf8" });
+  const [info] = JSON.parse(out) as { filename: string }[];
+  const path = join(dir, info.filename);
+  const actual = sha256Text(readFileSync(path));
+  if (pinned && actual !== sha256) {
+    rmSync(path);
+    throw new UserError(`${spec} has sha256 ${actual}, but vendor-manifest.json pins ${sha256}: refusing to use it`);
+  }
+  return path;
+}
+
+function runScript(script: string, args: string[], env: Record<string, string>): void {
+  const r = spawnSync("bash", [join(VENDOR_DIR, script), ...args], { stdio: "inherit", env: { ...process.env, ...env } });
+  if (r.status !== 0) throw new UserError(`${script} failed (exit ${r.status ?? r.signal})`, "The lines above say where; build logs are under " + BUILD_ROOT + "/logs.");
+}
+
+function build(manifest: Manifest, outDir: string, updating: boolean): void {
+  const sources = join(CACHE_ROOT, "sources");
+  mkdirSync(sources, { recursive: true });
+  const env: Record<string, string> = {
+    OUT_DIR: outDir,
+    BUILD_ROOT,
+    PLATFORM: "linux-x64",
+    SOURCE_DATE_EPOCH: String(manifest.sourceDateEpoch),
+  };
+  log.step("Fetching sources");
+  for (const lib of manifest.libraries) {
+    env[`SRC_${libraryEnvName(lib.name)}`] = fetchOrig(lib.debian, lib.source.sha256, sources);
+    env[`VER_${libraryEnvName(lib.name)}`] = lib.version;
+    log.detail(`${lib.debian.orig}: sha256 ok`);
+  }
+  const natives = manifest.artifacts.filter((a) => a.name !== "node");
+  for (const a of natives) {
+    if (!a.debian) throw new UserError(`vendor-manifest.json: ${a.file} has no Debian source pin`);
+    env[`SRC_${libraryEnvName(a.name)}`] = fetchOrig(a.debian, a.source.sha256, sources);
+    env[`VER_${libraryEnvName(a.name)}`] = a.version;
+    log.detail(`${a.debian.orig}: sha256 ok`);
+  }
+  runScript("build-static.sh", [], env);
+  for (const a of manifest.artifacts.filter((x) => x.name === "node")) {
+    const spec = a.source.url.replace(/^npm:/, "");
+    const tgz = fetchNpm(spec, a.source.sha256, sources, !updating);
+    if (updating) a.source.sha256 = sha256Text(readFileSync(tgz));
+    runScript("package-node.sh", [tgz, a.version], env);
+  }
+}
+
+/** Patch lists in the manifest must be exactly what the build applies (the series files). */
+function checkPatchLists(manifest: Manifest): void {
+  const problems: string[] = [];
+  const compare = (what: string, listed: string[], applied: string[]) => {
+    if (JSON.stringify(listed) !== JSON.stringify(applied)) problems.push(`${what}: manifest lists [${listed.join(", ")}], the build applies [${applied.join(", ")}]`);
+  };
+  for (const lib of manifest.libraries) compare(`${lib.name} (debian)`, lib.debian.patches, seriesOf(`debian/${lib.debian.package}`));
+  for (const a of manifest.artifacts) {
+    if (a.debian) compare(`${a.name} (debian)`, a.debian.patches, seriesOf(`debian/${a.debian.package}`));
+    compare(`${a.name} (ours)`, a.patches, a.name === "node" ? [] : seriesOf(`ours/${a.name}`));
+  }
+  if (problems.length) throw new UserError(`vendor-manifest.json does not match the patch series:\n${problems.join("\n")}`, "Update the manifest's patch lists or the series files.");
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const manifest = validateManifest(JSON.parse(readFileSync(MANIFEST_PATH, "utf8")));
+  checkPatchLists(manifest);
+  const key = buildInputsKey(manifest, VENDOR_DIR);
+  const cacheDir = join(CACHE_ROOT, "vendor", key);
+  const cached = opts.useCache && manifest.artifacts.every((a) => existsSync(join(cacheDir, a.file)));
+  if (cached) {
+    log.step(`Using cached artifacts (${cacheDir})`);
+  } else {
+    const tmp = `${cacheDir}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    build(manifest, tmp, opts.updateManifest);
+    rmSync(cacheDir, { recursive: true, force: true });
+    renameSync(tmp, cacheDir);
+  }
+  mkdirSync(OUT_DIR, { recursive: true });
+  const mismatches: string[] = [];
+  log.step("Artifacts");
+  for (const a of manifest.artifacts) {
+    const from = join(cacheDir, a.file);
+    copyFileSync(from, join(OUT_DIR, a.file));
+    const sha256 = await sha256File(from);
+    const size = statSync(from).size;
+    log.detail(`${a.file.padEnd(36)} ${humanBytes(size).padStart(9)}  ${sha256}`);
+    if (sha256 !== a.sha256 || size !== a.size) mismatches.push(`${a.file}: built ${sha256} (${size} bytes), manifest pins ${a.sha256} (${a.size} bytes)`);
+    updatePin(a, sha256, size);
+  }
+  for (const f of readdirSync(OUT_DIR)) if (!manifest.artifacts.some((a) => a.file === f)) rmSync(join(OUT_DIR, f));
+  log.detail(`done in ${((Date.now() - started) / 1000).toFixed(0)} s${cached ? " (cached)" : ""}`);
+  if (opts.updateManifest) {
+    writeFileSync(MANIFEST_PATH, JSON.stringify(manifest, null, 2) + "\n");
+    log.step(`Updated ${MANIFEST_PATH}`);
+  } else if (mismatches.length) {
+    throw new UserError(
+      `built artifacts differ from vendor-manifest.json:\n${mismatches.join("\n")}`,
+      "If a version or patch changed on purpose, run `npm run vendor:build -- --update-manifest`; otherwise the build is not reproducible here.",
+    );
+  }
+}
+
+function updatePin(a: Artifact, sha256: string, size: number): void {
+  a.sha256 = sha256;
+  a.size = size;
+}
+
+main().catch((e: unknown) => {
+  if (isUserError(e)) {
+    log.error(`vendor:build: ${e.message}`);
+    if (e.hint) log.error(e.hint);
+  } else {
+    log.error(`vendor:build: unexpected failure: ${(e as Error).stack ?? String(e)}`);
+  }
+  process.exitCode = 1;
+});
