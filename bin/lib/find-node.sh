@@ -1,0 +1,76 @@
+# shellcheck shell=bash
+# Finds a Node that can run the compile step (sourced by bin/compile and bin/build).
+# The build image may have no Node, or one too old, and cedar-14's glibc runs Node 16 at most, so
+# the stack's pinned Node (dist/node-pins.sh) is fetched with curl, checked and cached.
+
+MIN_NODE_MAJOR=16
+
+node_is_usable() {
+  "$1" -e "process.exit(+process.versions.node.split('.')[0] >= $MIN_NODE_MAJOR ? 0 : 1)" >/dev/null 2>&1
+}
+
+# vendor_base_url ENV_DIR: BUILDPACK_VENDOR_URL from the config vars, else the manifest's.
+vendor_base_url() {
+  local env_dir=$1 url
+  if [[ -n $env_dir && -s $env_dir/BUILDPACK_VENDOR_URL ]]; then
+    url=$(<"$env_dir/BUILDPACK_VENDOR_URL")
+  else
+    url=$NODE_PINS_BASE_URL
+  fi
+  if [[ ! $url =~ ^https?://[^/]+ ]]; then
+    echo " !     Error: BUILDPACK_VENDOR_URL is not an http(s) URL." >&2
+    echo " !     Set it to a web server that serves the vendor artifacts, or unset it." >&2
+    return 1
+  fi
+  printf '%s\n' "${url%/}"
+}
+
+# fetch_pinned_node STACK CACHE_DIR ENV_DIR: prints the path of the pinned node binary.
+fetch_pinned_node() {
+  local stack=$1 cache=$2 env_dir=$3 pin_var pin file sha256 size dir base tmp
+  # shellcheck source=dist/node-pins.sh
+  . "$BP_DIR/dist/node-pins.sh"
+  pin_var="NODE_PIN_${stack//[^A-Za-z0-9]/_}"
+  pin=${!pin_var:-}
+  if [[ -z $stack || -z $pin ]]; then
+    echo " !     Error: stack '${stack}' is not supported (STACK must be one of cedar-14, heroku-20, heroku-22, heroku-24, heroku-26)." >&2
+    return 1
+  fi
+  read -r file sha256 size <<<"$pin"
+  dir="$cache/nginx-pgbouncer/compile-node/${file%.tar.gz}"
+  if [[ -x $dir/bin/node && -f $dir/.sha256 && $(<"$dir/.sha256") == "$sha256" ]]; then
+    printf '%s\n' "$dir/bin/node"
+    return 0
+  fi
+  base=$(vendor_base_url "$env_dir") || return 1
+  echo "-----> Fetching ${file%-linux-*} to run the build ($((size / 1048576)) MB)" >&2
+  mkdir -p "$cache/nginx-pgbouncer/compile-node"
+  tmp=$(mktemp "$cache/nginx-pgbouncer/compile-node/.download.XXXXXX")
+  if ! curl -fsSL --retry 3 --retry-connrefused --connect-timeout 10 --max-time 600 -o "$tmp" "$base/$file"; then
+    rm -f "$tmp"
+    echo " !     Error: could not download $file from the vendor mirror." >&2
+    echo " !     Check BUILDPACK_VENDOR_URL (or the network), then build again." >&2
+    return 1
+  fi
+  if [[ $(sha256sum "$tmp" | cut -d' ' -f1) != "$sha256" ]]; then
+    rm -f "$tmp"
+    echo " !     Error: $file does not match its pinned sha256; it was not used." >&2
+    return 1
+  fi
+  rm -rf "$dir" "$dir.tmp" && mkdir -p "$dir.tmp"
+  tar -xzf "$tmp" -C "$dir.tmp" && rm -f "$tmp"
+  printf '%s\n' "$sha256" >"$dir.tmp/.sha256"
+  mv "$dir.tmp" "$dir"
+  printf '%s\n' "$dir/bin/node"
+}
+
+# find_node STACK CACHE_DIR ENV_DIR
+find_node() {
+  local candidate
+  candidate=$(command -v node 2>/dev/null || true)
+  if [[ -n $candidate ]] && node_is_usable "$candidate"; then
+    printf '%s\n' "$candidate"
+    return 0
+  fi
+  fetch_pinned_node "$@"
+}

@@ -1,0 +1,22 @@
+import { join } from "path";
+import { readConfigVars } from "../core/config-vars";
+import { buildApp } from "../core/build";
+import { UserError } from "../core/errors";
+import { Log } from "../core/log";
+
+/** Heroku classic: `bin/compile BUILD_DIR CACHE_DIR ENV_DIR`, with STACK in the environment. */
+export async function compile(args: string[], buildpackDir: string, log: Log): Promise<void> {
+  const [buildDir, cacheDir, envDir] = args;
+  if (!buildDir || !cacheDir) {
+    throw new UserError("bin/compile needs BUILD_DIR and CACHE_DIR", "Usage: bin/compile BUILD_DIR CACHE_DIR [ENV_DIR]");
+  }
+  await buildApp({
+    buildpackDir,
+    stack: process.env.STACK ?? "",
+    config: readConfigVars(envDir),
+    appDir: buildDir,
+    vendorDir: join(buildDir, "vendor"),
+    downloadCacheDir: join(cacheDir, "nginx-pgbouncer", "downloads"),
+    log,
+  });
+}

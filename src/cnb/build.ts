@@ -1,0 +1,59 @@
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "fs";
+import { join } from "path";
+import { buildApp } from "../core/build";
+import { readConfigVars } from "../core/config-vars";
+import { UserError } from "../core/errors";
+import { layOutRuntime } from "../core/layout";
+import { Log } from "../core/log";
+import { loadManifest, selectArtifacts } from "../core/manifest";
+import { formatLayerToml, readLayerMetadata } from "./layer-toml";
+import { stackFromCnbEnv } from "./stack";
+
+const LAYER = "nginx-pgbouncer";
+const DOWNLOADS_LAYER = "downloads";
+
+/**
+ * CNB `bin/build LAYERS PLATFORM PLAN` (buildpack API 0.10), run in the app directory. The
+ * binaries go into a launch+cache layer whose [metadata] holds their sha256s: when a restored layer
+ * has the same ones it is reused as it is, otherwise it is rebuilt.
+ */
+export async function cnbBuild(args: string[], buildpackDir: string, log: Log): Promise<void> {
+  const layersDir = args[0] ?? process.env.CNB_LAYERS_DIR;
+  const platformDir = args[1] ?? process.env.CNB_PLATFORM_DIR;
+  if (!layersDir || !platformDir) throw new UserError("bin/build needs the layers and platform directories", "The CNB lifecycle passes them; run it through pack or a lifecycle.");
+  const appDir = process.cwd();
+  const stack = stackFromCnbEnv(process.env);
+  const config = readConfigVars(existsSync(join(platformDir, "env")) ? join(platformDir, "env") : undefined);
+  const manifest = loadManifest(join(buildpackDir, "vendor-manifest.json"));
+  const artifacts = selectArtifacts(manifest, stack, {
+    nginx: config.NGINX_VERSION,
+    pgbouncer: config.PGBOUNCER_VERSION,
+    stunnel: config.STUNNEL_VERSION,
+  }).filter((a) => a.name !== "node");
+  const wanted: Record<string, string> = { stack };
+  for (const a of artifacts) wanted[`${a.name}.sha256`] = a.sha256;
+
+  const layer = join(layersDir, LAYER);
+  const restored = readLayerMetadata(`${layer}.toml`);
+  const reusable = restored !== null && existsSync(layer) && JSON.stringify(restored) === JSON.stringify(wanted);
+  if (reusable) {
+    log.step("Reusing the cached nginx, pgbouncer and stunnel layer");
+    for (const a of artifacts) log.detail(`${a.name} ${a.version}: unchanged`);
+    layOutRuntime(join(buildpackDir, "src/runtime"), appDir, log);
+  } else {
+    if (restored !== null) log.step("The pinned artifacts changed: rebuilding the layer");
+    rmSync(layer, { recursive: true, force: true });
+    mkdirSync(layer, { recursive: true });
+    const downloads = join(layersDir, DOWNLOADS_LAYER);
+    await buildApp({ buildpackDir, stack, config, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
+    // Downloads are only a cache between builds; they are not part of the image.
+    writeFileSync(`${downloads}.toml`, formatLayerToml({ types: { launch: false, build: false, cache: true }, metadata: {} }));
+  }
+  // Launched processes get no profile.d: what the start scripts need comes from env.launch/.
+  const envLaunch = join(layer, "env.launch");
+  mkdirSync(envLaunch, { recursive: true });
+  writeFileSync(join(envLaunch, "NGINX_PGBOUNCER_VENDOR.override"), layer);
+  writeFileSync(join(envLaunch, "PATH.prepend"), ["nginx", "pgbouncer", "stunnel"].map((n) => join(layer, n, "bin")).join(":"));
+  writeFileSync(join(envLaunch, "PATH.delim"), ":");
+  writeFileSync(`${layer}.toml`, formatLayerToml({ types: { launch: true, build: false, cache: true }, metadata: wanted }));
+}

@@ -1,0 +1,37 @@
+import { join } from "path";
+import { Artifact } from "./manifest";
+import { fetchVerified } from "./download";
+import { extractArtifact } from "./extract";
+import { Log, elapsed, humanBytes } from "./log";
+
+export interface InstallOptions {
+  baseUrl: string;
+  /** Where verified downloads are kept between builds. */
+  cacheDir: string;
+  log: Log;
+}
+
+export interface Installed {
+  artifact: Artifact;
+  dir: string;
+  downloaded: boolean;
+}
+
+/** Downloads (or takes from the cache) and unpacks each artifact into `<destRoot>/<name>`. */
+export async function installArtifacts(artifacts: Artifact[], destRoot: string, opts: InstallOptions): Promise<Installed[]> {
+  const installed: Installed[] = [];
+  for (const artifact of artifacts) {
+    const started = Date.now();
+    const { path, downloaded } = await fetchVerified(
+      { url: `${opts.baseUrl}/${artifact.file}`, file: artifact.file, sha256: artifact.sha256, size: artifact.size },
+      { cacheDir: opts.cacheDir, log: opts.log },
+    );
+    const dir = join(destRoot, artifact.name);
+    await extractArtifact(path, dir);
+    opts.log.detail(
+      `${artifact.name} ${artifact.version}: ${humanBytes(artifact.size)}, ${downloaded ? "downloaded" : "from cache"}, sha256 verified (${elapsed(started)})`,
+    );
+    installed.push({ artifact, dir, downloaded });
+  }
+  return installed;
+}

@@ -1,0 +1,51 @@
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "fs";
+import { join } from "path";
+import { Log } from "./log";
+
+/** Where the runtime support files live in the slug, relative to its root. */
+export const RUNTIME_HOME = "vendor/nginx-pgbouncer";
+
+function copyTree(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const name of readdirSync(from)) {
+    const src = join(from, name);
+    const dst = join(to, name);
+    if (statSync(src).isDirectory()) copyTree(src, dst);
+    else {
+      copyFileSync(src, dst);
+      chmodSync(dst, statSync(src).mode & 0o777);
+    }
+  }
+}
+
+/**
+ * Lays the runtime into the slug: the start scripts into bin/ (where the Procfile names them), their
+ * libraries and default configs under vendor/nginx-pgbouncer/, and a .profile.d script that puts
+ * the binaries on PATH. An app's own file of the same name in bin/ is kept, with a warning.
+ */
+export function layOutRuntime(runtimeDir: string, slugDir: string, log: Log): string[] {
+  const binDir = join(slugDir, "bin");
+  mkdirSync(binDir, { recursive: true });
+  const scripts: string[] = [];
+  for (const name of readdirSync(join(runtimeDir, "bin")).sort()) {
+    const src = join(runtimeDir, "bin", name);
+    const dst = join(binDir, name);
+    if (existsSync(dst) && !readFileSync(dst).equals(readFileSync(src))) {
+      log.warn(`bin/${name} is the app's own: keeping it, not installing ours`);
+      continue;
+    }
+    copyFileSync(src, dst);
+    chmodSync(dst, 0o755);
+    scripts.push(`bin/${name}`);
+  }
+  for (const sub of ["lib", "conf"]) {
+    if (existsSync(join(runtimeDir, sub))) copyTree(join(runtimeDir, sub), join(slugDir, RUNTIME_HOME, sub));
+  }
+  mkdirSync(join(slugDir, ".profile.d"), { recursive: true });
+  writeFileSync(
+    join(slugDir, ".profile.d", "nginx-pgbouncer.sh"),
+    "# Added by heroku-buildpack-nginx-pgbouncer: its binaries on PATH for one-off dynos and scripts.\n" +
+      'export PATH="$HOME/vendor/nginx/bin:$HOME/vendor/pgbouncer/bin:$HOME/vendor/stunnel/bin:$PATH"\n',
+  );
+  return scripts;
+}
