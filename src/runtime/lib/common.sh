@@ -1,0 +1,171 @@
+# shellcheck shell=bash
+# Shared by the start scripts: messages, checks of config vars, and supervision of child processes.
+# Sourced; the scripts set `set -euo pipefail` themselves.
+
+# The slug root (bin/..) and where the binaries are: vendor/ in a classic slug, a layer in CNB
+# (the CNB build sets NGINX_PGBOUNCER_VENDOR through env.launch/).
+# shellcheck disable=SC2034 # used by the scripts that source this
+APP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+# shellcheck disable=SC2034
+VENDOR_DIR=${NGINX_PGBOUNCER_VENDOR:-$APP_DIR/vendor}
+# shellcheck disable=SC2034
+RUNTIME_DIR="$APP_DIR/vendor/nginx-pgbouncer"
+
+say() { printf '%s: %s\n' "$SCRIPT_NAME" "$*" >&2; }
+
+die() { # die MESSAGE [HINT]
+  printf '%s: error: %s\n' "$SCRIPT_NAME" "$1" >&2
+  [[ -n ${2:-} ]] && printf '%s: %s\n' "$SCRIPT_NAME" "$2" >&2
+  exit 1
+}
+
+# int_var NAME DEFAULT MIN MAX: prints the value of config var NAME, an integer in [MIN, MAX].
+int_var() {
+  local name=$1 default=$2 min=$3 max=$4 value
+  value=${!name:-$default}
+  if [[ ! $value =~ ^[0-9]+$ ]] || ((10#$value < min || 10#$value > max)); then
+    die "$name must be a whole number from $min to $max (it is '$value')" "Fix it with: heroku config:set $name=$default"
+  fi
+  printf '%s\n' "$((10#$value))"
+}
+
+# num_var NAME DEFAULT MAX: a non-negative decimal number (seconds) up to MAX.
+num_var() {
+  local name=$1 default=$2 max=$3 value
+  value=${!name:-$default}
+  if [[ ! $value =~ ^[0-9]+(\.[0-9]+)?$ ]] || ((${value%.*} > max)); then
+    die "$name must be a number of seconds from 0 to $max (it is '$value')" "Fix it with: heroku config:set $name=$default"
+  fi
+  printf '%s\n' "$value"
+}
+
+# choice_var NAME DEFAULT CHOICE...: the value of NAME, one of the choices.
+choice_var() {
+  local name=$1 default=$2 value c
+  shift 2
+  value=${!name:-$default}
+  for c in "$@"; do [[ $value == "$c" ]] && { printf '%s\n' "$value"; return 0; }; done
+  die "$name must be one of: $* (it is '$value')" "Fix it with: heroku config:set $name=$default"
+}
+
+# wait_for TIMEOUT_S DESCRIPTION PID TEST...: polls TEST every 50 ms until it succeeds; fails when
+# time is up or process PID has exited.
+wait_for() {
+  local timeout=$1 what=$2 pid=$3 deadline
+  shift 3
+  deadline=$((SECONDS + timeout))
+  until "$@"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      say "exited before $what"
+      return 1
+    fi
+    if ((SECONDS >= deadline)); then
+      say "gave up waiting for $what after ${timeout} s"
+      return 1
+    fi
+    sleep 0.05
+  done
+}
+
+# --- supervision -------------------------------------------------------------------------------
+# Children are registered with their role. The first one that exits on its own (not during a
+# shutdown) ends the whole group: the platform sees a non-zero exit and restarts the dyno.
+# A SIGTERM or SIGINT starts a shutdown: each child is asked to stop (stop_signal), nothing is
+# treated as a crash any more, and whatever is left after STOP_TIMEOUT seconds is killed.
+
+declare -A CHILD_ROLE=() CHILD_STATUS=()
+SHUTTING_DOWN=0
+STOP_TIMEOUT=${NGINX_PGBOUNCER_STOP_TIMEOUT:-25}
+STOP_TIMER=""
+
+register_child() { CHILD_ROLE[$1]=$2; } # register_child PID ROLE
+
+live_children() {
+  local pid
+  for pid in "${!CHILD_ROLE[@]}"; do [[ -z ${CHILD_STATUS[$pid]:-} ]] && printf '%s\n' "$pid"; done
+  return 0
+}
+
+signal_role() { # signal_role SIGNAL ROLE: to each live child with that role
+  local sig=$1 role=$2 pid
+  for pid in $(live_children); do
+    [[ ${CHILD_ROLE[$pid]} == "$role" ]] && kill "-$sig" "$pid" 2>/dev/null
+  done
+  return 0
+}
+
+begin_shutdown() { # begin_shutdown REASON
+  ((SHUTTING_DOWN)) && return 0
+  SHUTTING_DOWN=1
+  say "$1: stopping (up to ${STOP_TIMEOUT} s)"
+  on_shutdown
+  sleep "$STOP_TIMEOUT" &
+  STOP_TIMER=$!
+}
+
+# Default hook: ask every child to stop. Scripts override it to stop children in order.
+on_shutdown() {
+  local pid
+  for pid in $(live_children); do kill -TERM "$pid" 2>/dev/null; done
+  return 0
+}
+
+# Called with the role of each child that exits; scripts override it to stop the next one in
+# order (the pooler once the app is gone).
+on_child_exit() { :; }
+
+# reap: waits for the next child to exit, records its status and sets LAST_EXITED (empty when a
+# signal or the stop timer woke us instead). Returns 1 when no child is left.
+LAST_EXITED=""
+reap() {
+  local status pid
+  LAST_EXITED=""
+  [[ -n $(live_children) ]] || return 1
+  wait -n 2>/dev/null && status=0 || status=$?
+  if [[ -n $STOP_TIMER ]] && ! kill -0 "$STOP_TIMER" 2>/dev/null; then
+    STOP_TIMER=""
+    say "still running after ${STOP_TIMEOUT} s: killing what is left"
+    for pid in $(live_children); do kill -KILL "$pid" 2>/dev/null; done
+    return 0
+  fi
+  for pid in $(live_children); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      CHILD_STATUS[$pid]=$status
+      LAST_EXITED=$pid
+      return 0
+    fi
+  done
+  return 0
+}
+
+# supervise MAIN_ROLE MAIN_END_FAILS: runs until every child has exited.
+# The MAIN_ROLE child ending on its own ends the group with its status, or, when MAIN_END_FAILS is
+# 1 (a web process must not end), non-zero. Any other child ending on its own is a crash: exit
+# non-zero. After a SIGTERM or SIGINT, exits are expected and the main child's status is returned.
+supervise() {
+  local main_role=$1 main_end_fails=$2 pid role status failed=""
+  trap 'begin_shutdown "got SIGTERM"' TERM
+  trap 'begin_shutdown "got SIGINT"' INT
+  while reap; do
+    pid=$LAST_EXITED
+    [[ -n $pid ]] || continue
+    role=${CHILD_ROLE[$pid]} status=${CHILD_STATUS[$pid]}
+    if ((!SHUTTING_DOWN)); then
+      if [[ $role != "$main_role" || $main_end_fails == 1 ]]; then
+        failed=$status
+        ((failed == 0)) && failed=1
+        begin_shutdown "$role exited on its own (status $status)"
+      else
+        begin_shutdown "$role exited (status $status)"
+      fi
+    fi
+    on_child_exit "$role"
+  done
+  [[ -n $STOP_TIMER ]] && kill "$STOP_TIMER" 2>/dev/null
+  wait 2>/dev/null || true
+  [[ -n $failed ]] && exit "$failed"
+  for pid in "${!CHILD_ROLE[@]}"; do
+    [[ ${CHILD_ROLE[$pid]} == "$main_role" ]] && exit "${CHILD_STATUS[$pid]:-1}"
+  done
+  exit 1
+}
