@@ -25815,7 +25815,7 @@ async function fetchVerified(target, options) {
     opts.log.warn(`cached ${target.file} does not match its sha256: replacing it`);
     (0, import_fs3.rmSync)(path, { force: true });
   }
-  const tmp = `${path}.part-${process.pid}-${Date.now()}`;
+  const tmp = `${path}.part-${process.pid}-${(0, import_crypto2.randomBytes)(6).toString("hex")}`;
   let last = "";
   try {
     for (let i = 1; i <= opts.attempts; i++) {

@@ -1,4 +1,4 @@
-import { createHash } from "crypto";
+import { createHash, randomBytes } from "crypto";
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from "fs";
 import { join } from "path";
 import { request } from "undici";
@@ -105,7 +105,7 @@ export async function fetchVerified(target: DownloadTarget, options: DownloadOpt
     opts.log.warn(`cached ${target.file} does not match its sha256: replacing it`);
     rmSync(path, { force: true });
   }
-  const tmp = `${path}.part-${process.pid}-${Date.now()}`;
+  const tmp = `${path}.part-${process.pid}-${randomBytes(6).toString("hex")}`;
   let last = "";
   try {
     for (let i = 1; i <= opts.attempts; i++) {

@@ -14,7 +14,7 @@ import { Artifact, DebianPin, Manifest, validateManifest } from "../../src/core/
 import { sha256File, sha256Text } from "../../src/core/sha256";
 import { isUserError, UserError } from "../../src/core/errors";
 import { consoleLog, humanBytes } from "../../src/core/log";
-import { buildInputsKey, libraryEnvName } from "./recipe";
+import { buildInputsKey, checkPatchLists, checkSourceSha256, libraryEnvName } from "./recipe";
 
 // Run through support/run-ts.mjs from a temporary bundle, so find the checkout from the cwd.
 function findRoot(dir: string): string {
@@ -47,17 +47,6 @@ function parseArgs(argv: string[]): Options {
   return opts;
 }
 
-/** The patch files listed in support/vendor/patches/<dir>/series, as manifest paths. */
-export function seriesOf(dir: string): string[] {
-  const file = join(VENDOR_DIR, "patches", dir, "series");
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith("#"))
-    .map((l) => `${dir}/${l}`);
-}
-
 /** Fetches an orig tarball with `apt-get source` (deb-src entries needed) and checks its sha256. */
 function fetchOrig(pin: DebianPin, sha256: string, dir: string): string {
   const path = join(dir, pin.orig);
@@ -78,11 +67,7 @@ function fetchOrig(pin: DebianPin, sha256: string, dir: string): string {
       "The build needs deb-src entries for bookworm and trixie: run support/vendor/setup-build-host.sh as root.",
     );
   }
-  const actual = sha256Text(readFileSync(path));
-  if (actual !== sha256) {
-    rmSync(path);
-    throw new UserError(`${pin.orig} has sha256 ${actual}, but vendor-manifest.json pins ${sha256}: refusing to build from it`);
-  }
+  checkSourceSha256(path, sha256);
   return path;
 }
 
@@ -91,11 +76,7 @@ function fetchNpm(spec: string, sha256: string, dir: string, pinned: boolean): s
   const out = execFileSync("npm", ["pack", spec, "--pack-destination", dir, "--json", "--silent"], { encoding: "utf8" });
   const [info] = JSON.parse(out) as { filename: string }[];
   const path = join(dir, info.filename);
-  const actual = sha256Text(readFileSync(path));
-  if (pinned && actual !== sha256) {
-    rmSync(path);
-    throw new UserError(`${spec} has sha256 ${actual}, but vendor-manifest.json pins ${sha256}: refusing to use it`);
-  }
+  if (pinned) checkSourceSha256(path, sha256);
   return path;
 }
 
@@ -135,25 +116,11 @@ function build(manifest: Manifest, outDir: string, updating: boolean): void {
   }
 }
 
-/** Patch lists in the manifest must be exactly what the build applies (the series files). */
-function checkPatchLists(manifest: Manifest): void {
-  const problems: string[] = [];
-  const compare = (what: string, listed: string[], applied: string[]) => {
-    if (JSON.stringify(listed) !== JSON.stringify(applied)) problems.push(`${what}: manifest lists [${listed.join(", ")}], the build applies [${applied.join(", ")}]`);
-  };
-  for (const lib of manifest.libraries) compare(`${lib.name} (debian)`, lib.debian.patches, seriesOf(`debian/${lib.debian.package}`));
-  for (const a of manifest.artifacts) {
-    if (a.debian) compare(`${a.name} (debian)`, a.debian.patches, seriesOf(`debian/${a.debian.package}`));
-    compare(`${a.name} (ours)`, a.patches, a.name === "node" ? [] : seriesOf(`ours/${a.name}`));
-  }
-  if (problems.length) throw new UserError(`vendor-manifest.json does not match the patch series:\n${problems.join("\n")}`, "Update the manifest's patch lists or the series files.");
-}
-
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const started = Date.now();
   const manifest = validateManifest(JSON.parse(readFileSync(MANIFEST_PATH, "utf8")));
-  checkPatchLists(manifest);
+  checkPatchLists(manifest, VENDOR_DIR);
   const key = buildInputsKey(manifest, VENDOR_DIR);
   const cacheDir = join(CACHE_ROOT, "vendor", key);
   const cached = opts.useCache && manifest.artifacts.every((a) => existsSync(join(cacheDir, a.file)));

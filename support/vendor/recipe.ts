@@ -1,4 +1,6 @@
-import { readdirSync, readFileSync, statSync } from "fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "fs";
+import { basename } from "path";
+import { UserError } from "../../src/core/errors";
 import { join, relative } from "path";
 import { Manifest } from "../../src/core/manifest";
 import { sha256Text } from "../../src/core/sha256";
@@ -32,4 +34,38 @@ export function buildInputsKey(manifest: Manifest, vendorDir: string): string {
     .filter((p) => /\.(sh|patch)$|\/series$/.test(p))
     .map((p) => `${relative(vendorDir, p)}\n${sha256Text(readFileSync(p))}`);
   return sha256Text(JSON.stringify(pins) + "\n" + recipe.join("\n")).slice(0, 16);
+}
+
+/** The patch files listed in patches/<dir>/series, as manifest paths ("debian/pgbouncer/x.patch"). */
+export function seriesOf(vendorDir: string, dir: string): string[] {
+  const file = join(vendorDir, "patches", dir, "series");
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"))
+    .map((l) => `${dir}/${l}`);
+}
+
+/** The manifest's patch lists must be exactly what the build applies (the series files). */
+export function checkPatchLists(manifest: Manifest, vendorDir: string): void {
+  const problems: string[] = [];
+  const compare = (what: string, listed: string[], applied: string[]) => {
+    if (JSON.stringify(listed) !== JSON.stringify(applied)) problems.push(`${what}: manifest lists [${listed.join(", ")}], the build applies [${applied.join(", ")}]`);
+  };
+  for (const lib of manifest.libraries) compare(`${lib.name} (debian)`, lib.debian.patches, seriesOf(vendorDir, `debian/${lib.debian.package}`));
+  for (const a of manifest.artifacts) {
+    if (a.debian) compare(`${a.name} (debian)`, a.debian.patches, seriesOf(vendorDir, `debian/${a.debian.package}`));
+    compare(`${a.name} (ours)`, a.patches, a.name === "node" ? [] : seriesOf(vendorDir, `ours/${a.name}`));
+  }
+  if (problems.length) throw new UserError(`vendor-manifest.json does not match the patch series:\n${problems.join("\n")}`, "Update the manifest's patch lists or the series files.");
+}
+
+/** Refuses (and deletes) a source whose sha256 is not the pinned one. */
+export function checkSourceSha256(path: string, expected: string): void {
+  const actual = sha256Text(readFileSync(path));
+  if (actual !== expected) {
+    rmSync(path, { force: true });
+    throw new UserError(`${basename(path)} has sha256 ${actual}, but vendor-manifest.json pins ${expected}: refusing to build from it`);
+  }
 }
