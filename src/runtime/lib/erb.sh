@@ -25,7 +25,7 @@ erb_literal() {
 }
 
 # erb_value EXPR: the string an output tag's expression yields, or fails (status 1: unsupported,
-# status 2: ENV.fetch of an unset variable, its name in ERB_MISSING).
+# status 2: ENV.fetch of an unset variable).
 erb_value() {
   local e=$1 name fallback
   e=${e#"${e%%[![:space:]]*}"} e=${e%"${e##*[![:space:]]}"}
@@ -42,7 +42,7 @@ erb_value() {
     if [[ -n ${!name+set} ]]; then printf '%s' "${!name}"; else printf '%s' "$fallback"; fi
   elif [[ $e =~ ^${ERB_FETCH}$ ]]; then
     name=${BASH_REMATCH[1]}
-    if [[ -z ${!name+set} ]]; then ERB_MISSING=$name; return 2; fi
+    [[ -n ${!name+set} ]] || return 2
     printf '%s' "${!name}"
   elif erb_literal "$e" >/dev/null; then
     erb_literal "$e"
@@ -101,6 +101,7 @@ render_erb() {
         local value rc=0
         value=$(erb_value "${tag#=}") || rc=$?
         if ((rc == 2)); then
+          [[ $tag =~ $ERB_FETCH ]] && ERB_MISSING=${BASH_REMATCH[1]}
           erb_fail "$file" "$n" "ENV.fetch(\"$ERB_MISSING\") but $ERB_MISSING is not set" "set it, or give ENV.fetch a default"
           return 1
         elif ((rc)); then

@@ -1,0 +1,192 @@
+#!/usr/bin/env bats
+# The buildpack end to end with the real vendored binaries: compile against a loopback mirror,
+# move the slug, run the start scripts as a non-root user against a TLS-only PostgreSQL.
+load helpers
+
+setup_file() {
+  load helpers
+  ensure_dyno_user
+  start_mirror
+  # Readable by the postgres and dyno users, unlike bats' own temp dirs.
+  TEST_WORK=$(mktemp -d /tmp/hbnp-test.XXXXXX)
+  chmod 755 "$TEST_WORK"
+  PG_DIR="$TEST_WORK/pg"
+  PG_PORT=$((20000 + RANDOM % 20000))
+  DATABASE_URL=$("$REPO/test/support/pg.sh" start "$PG_DIR" "$PG_PORT")
+  TEST_PASSWORD=$("$REPO/test/support/pg.sh" password)
+  APP_SRC="$BATS_FILE_TMPDIR/app-src"
+  mkdir -p "$APP_SRC"
+  cat >"$APP_SRC/wsgi.py" <<'PY'
+import os, time
+def application(environ, start_response):
+    if environ["PATH_INFO"] == "/slow":
+        time.sleep(2)
+    body = ("ok " + os.environ.get("DATABASE_URL", "").split("@")[-1]).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+PY
+  export TEST_WORK PG_DIR PG_PORT DATABASE_URL TEST_PASSWORD APP_SRC
+}
+
+teardown_file() {
+  stop_mirror
+  "$REPO/test/support/pg.sh" stop "$PG_DIR"
+  rm -rf "$TEST_WORK"
+}
+
+# slug STACK: a compiled slug for STACK, moved from its build dir to another place, owned by dyno.
+slug() {
+  local stack=$1 build="$BATS_FILE_TMPDIR/build-$1" cache="$BATS_FILE_TMPDIR/cache-$1"
+  if [[ ! -d $TEST_WORK/slug-$stack ]]; then
+    compile_app "$stack" "$APP_SRC" "$build" "$cache" >/dev/null
+    mv "$build" "$TEST_WORK/slug-$stack"
+    chown -R "$DYNO_USER" "$TEST_WORK/slug-$stack"
+  fi
+  echo "$TEST_WORK/slug-$stack"
+}
+
+@test "compile installs verified binaries and the start scripts, with Heroku-style output" {
+  run compile_app heroku-24 "$APP_SRC" "$BATS_TEST_TMPDIR/build" "$BATS_TEST_TMPDIR/cache"
+  assert_success
+  assert_line "-----> Installing nginx, pgbouncer and stunnel for heroku-24"
+  assert_line --regexp '^       nginx 1\.26\.3: .* downloaded, sha256 verified'
+  assert_line --regexp '^       nginx -t: .* ok$'
+  for f in bin/start-nginx bin/start-pgbouncer bin/start-pgbouncer-stunnel vendor/nginx/bin/nginx vendor/pgbouncer/bin/pgbouncer vendor/stunnel/bin/stunnel; do
+    [[ -x $BATS_TEST_TMPDIR/build/$f ]] || fail "$f missing"
+  done
+  # A second compile with the same cache asks the mirror for nothing.
+  local before
+  before=$(mirror_requests)
+  rm -rf "$BATS_TEST_TMPDIR/build"
+  run compile_app heroku-24 "$APP_SRC" "$BATS_TEST_TMPDIR/build" "$BATS_TEST_TMPDIR/cache"
+  assert_success
+  assert_line --regexp 'nginx 1\.26\.3: .* from cache'
+  assert_equal "$(mirror_requests)" "$before"
+}
+
+@test "cedar-14 with no Node on the build image: the bundle runs on the pinned Node 16" {
+  local tools="$BATS_TEST_TMPDIR/tools" f
+  mkdir -p "$tools"
+  for f in /usr/local/bin/* /usr/bin/* /bin/*; do
+    case ${f##*/} in node | nodejs | npm | npx | corepack) ;; *) ln -sf "$f" "$tools/" 2>/dev/null || true ;; esac
+  done
+  PATH=$tools run compile_app cedar-14 "$APP_SRC" "$BATS_TEST_TMPDIR/build" "$BATS_TEST_TMPDIR/cache"
+  assert_success
+  assert_line --partial "-----> Fetching node-16.20.2 to run the build"
+  assert_line "-----> Installing nginx, pgbouncer and stunnel for cedar-14"
+  run "$BATS_TEST_TMPDIR/cache/nginx-pgbouncer/compile-node/node-16.20.2-linux-x64/bin/node" --version
+  assert_output "v16.20.2"
+}
+
+@test "unknown STACK fails the compile with the supported stacks named" {
+  STACK=heroku-18 run "$REPO/bin/compile" "$BATS_TEST_TMPDIR/b" "$BATS_TEST_TMPDIR/c" "$BATS_TEST_TMPDIR"
+  assert_failure
+  assert_output --partial "heroku-18"
+  assert_output --partial "cedar-14, heroku-20, heroku-22, heroku-24, heroku-26"
+}
+
+@test "the vendored binaries are static and run as a non-root user" {
+  local s
+  s=$(slug heroku-24)
+  for f in nginx/bin/nginx pgbouncer/bin/pgbouncer stunnel/bin/stunnel; do
+    run file "$s/vendor/$f"
+    assert_output --partial "statically linked"
+  done
+  run as_dyno "$s/vendor/nginx/bin/nginx" -V
+  assert_output --partial "nginx/1.26.3"
+  assert_output --partial "with-http_v2_module"
+  run as_dyno "$s/vendor/pgbouncer/bin/pgbouncer" --version
+  assert_output --partial "tls: OpenSSL 3.5"
+  run as_dyno "$s/vendor/stunnel/bin/stunnel" -version
+  assert_output --partial "stunnel 5.68"
+}
+
+pooled_query() { # pooled_query SLUG SCRIPT: one query through the pooler, as the app would
+  as_dyno env -i PATH=/usr/bin:/bin HOME="$1" DATABASE_URL="$DATABASE_URL" "$1/bin/$2" \
+    bash -c 'psql "$DATABASE_URL" -Atc "select ssl, current_user from pg_stat_ssl where pid = pg_backend_pid()"; echo "URL=${DATABASE_URL%%\?*}"'
+}
+
+@test "start-pgbouncer: native TLS to PostgreSQL, DATABASE_URL rewritten, password never printed" {
+  run pooled_query "$(slug heroku-24)" start-pgbouncer
+  assert_success
+  assert_line "t|app_user"
+  assert_line --regexp '^URL=postgres://app_user:.*@%2Ftmp%2Fpgbouncer\.[A-Za-z0-9]+:6000/db1$'
+  refute_output --partial "$TEST_PASSWORD"
+}
+
+@test "start-pgbouncer-stunnel: through stunnel's TLS, on the cedar-14 slug" {
+  run pooled_query "$(slug cedar-14)" start-pgbouncer-stunnel
+  assert_success
+  assert_line "t|app_user"
+  assert_output --partial "Service [db1] accepted connection"
+  refute_output --partial "$TEST_PASSWORD"
+}
+
+@test "bad pooler settings stop the boot before the command runs" {
+  local s
+  s=$(slug heroku-24)
+  run as_dyno env PGBOUNCER_POOL_MODE=bogus DATABASE_URL="$DATABASE_URL" "$s/bin/start-pgbouncer" echo RAN
+  assert_failure
+  assert_output --partial "PGBOUNCER_POOL_MODE must be one of: session transaction statement"
+  refute_output --partial RAN
+  run as_dyno env PGBOUNCER_DEFAULT_POOL_SIZE=many DATABASE_URL="$DATABASE_URL" "$s/bin/start-pgbouncer" echo RAN
+  assert_failure
+  assert_output --partial "PGBOUNCER_DEFAULT_POOL_SIZE must be a whole number"
+  run as_dyno env PGBOUNCER_ENABLED=0 DATABASE_URL="$DATABASE_URL" "$s/bin/start-pgbouncer" echo RAN
+  assert_success
+  assert_line RAN
+}
+
+# boot_web SLUG: starts the reference chain as a dyno would; sets WEB_PID and PORT.
+boot_web() {
+  PORT=$((40000 + RANDOM % 20000))
+  rm -f /tmp/nginx.socket /tmp/app-initialized
+  as_dyno env -i PATH=/usr/bin:/bin HOME="$1" PORT="$PORT" DATABASE_URL="$DATABASE_URL" NGINX_WORKERS=2 \
+    setsid bash -c "cd '$1' && exec bin/start-nginx bin/start-pgbouncer-stunnel gunicorn --bind unix:/tmp/nginx.socket -w 2 wsgi:application" \
+    >"$BATS_TEST_TMPDIR/web.log" 2>&1 &
+  WEB_PID=$!
+  local i
+  for i in $(seq 300); do
+    curl -fsS "http://127.0.0.1:$PORT/" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  cat "$BATS_TEST_TMPDIR/web.log" >&3
+  return 1
+}
+
+dyno_pids() { pgrep -u "$DYNO_USER" -f 'nginx|pgbouncer|stunnel|gunicorn|start-' || true; }
+
+@test "web: nginx answers on \$PORT in front of gunicorn, with the pooled DATABASE_URL" {
+  boot_web "$(slug heroku-24)"
+  run curl -fsS "http://127.0.0.1:$PORT/"
+  assert_success
+  assert_output --regexp '^ok %2Ftmp%2Fpgbouncer\.[A-Za-z0-9]+:6000/db1$'
+  kill -TERM -- "-$WEB_PID"
+  wait "$WEB_PID" || true
+}
+
+@test "web: kill -9 of nginx ends the dyno non-zero within seconds, leaving nothing behind" {
+  boot_web "$(slug heroku-24)"
+  pkill -9 -u "$DYNO_USER" -f 'nginx: master' || pkill -9 -u "$DYNO_USER" -x nginx
+  local started=$SECONDS status=0
+  wait "$WEB_PID" || status=$?
+  ((status != 0)) || fail "exited 0 after nginx was killed"
+  ((SECONDS - started <= 5)) || fail "took $((SECONDS - started)) s"
+  sleep 0.5
+  assert_equal "$(dyno_pids)" ""
+}
+
+@test "web: SIGTERM to every process at once finishes requests in flight, then everything exits" {
+  boot_web "$(slug heroku-24)"
+  curl -sS -o "$BATS_TEST_TMPDIR/slow.out" -w '%{http_code}' "http://127.0.0.1:$PORT/slow" >"$BATS_TEST_TMPDIR/slow.code" &
+  local curl_pid=$! started
+  sleep 0.5
+  started=$SECONDS
+  pkill -TERM -u "$DYNO_USER" || true
+  wait "$WEB_PID" || true
+  wait "$curl_pid" || true
+  assert_equal "$(cat "$BATS_TEST_TMPDIR/slow.code")" "200"
+  ((SECONDS - started < 30)) || fail "shutdown took $((SECONDS - started)) s"
+  sleep 0.5
+  assert_equal "$(dyno_pids)" ""
+}

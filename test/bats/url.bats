@@ -1,0 +1,53 @@
+#!/usr/bin/env bats
+# Database URL parsing of the pooler wrapper: real parsing, errors that name the var, not its value.
+load helpers
+
+setup() {
+  SCRIPT_NAME=test
+  VENDOR_DIR=/nonexistent
+  # shellcheck source=src/runtime/lib/common.sh
+  . "$REPO/src/runtime/lib/common.sh"
+  # shellcheck source=src/runtime/lib/pgbouncer.sh
+  . "$REPO/src/runtime/lib/pgbouncer.sh"
+}
+
+parse() { parse_db_url DB && printf '%s|%s|%s|%s|%s|%s|%s\n' "$DB_USER" "$DB_PASS" "$DB_HOST" "$DB_PORT" "$DB_NAME" "$DB_SSLMODE" "$DB_QUERY"; }
+
+@test "percent-encoded user and password with :/@% and quotes" {
+  DB='postgres://u%40x:p%40ss%3Aw%2Frd%25%22%27@db.example.com:5433/my%20db' run parse
+  assert_success
+  assert_output "u@x|p@ss:w/rd%\"'|db.example.com|5433|my db||"
+}
+
+@test "postgresql:// scheme, default port, IPv6 host, query kept but sslmode taken" {
+  DB='postgresql://u:p@[::1]/d?sslmode=verify-full&application_name=web' run parse
+  assert_output "u|p|::1|5432|d|verify-full|application_name=web"
+}
+
+@test "a raw @ in the password (unencoded) still parses" {
+  DB='postgres://u:p@ss@h:1/d' run parse
+  assert_output "u|p@ss|h|1|d||"
+}
+
+@test "malformed URLs: clear errors that name the variable and never show the password" {
+  for bad in 'mysql://u:secretpw@h/d' 'u:secretpw@h/d' 'postgres://u:secretpw@:5432/d' \
+    'postgres://u:secretpw@h:99999/d' 'postgres://u:secretpw@h:port/d' 'postgres://u:secret%zzpw@h/d' \
+    'postgres://u:secretpw@h:5432/' 'postgres://:secretpw@h/d'; do
+    DB=$bad run parse
+    assert_failure
+    assert_output --partial "error: DB "
+    refute_output --partial secretpw
+  done
+}
+
+@test "unset and empty variables are named" {
+  unset DB
+  run parse; assert_failure; assert_output --partial "DB is not set"
+  DB= run parse; assert_failure; assert_output --partial "DB is empty"
+}
+
+@test "url_encode round-trips through url_decode" {
+  local s='p@ss:w/rd%?#&"x '
+  run url_decode "$(url_encode "$s")"
+  assert_output "$s"
+}
