@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # `npm test`: type check, the bundle is what src/ builds to, unit tests, shellcheck, bats.
-# Needs the vendor artifacts (npm run vendor:build, cached per machine) and the Debian packages
-# that .ci/run installs.
+# Self-sufficient on a fresh machine of this kind: as root it installs the Debian packages it
+# needs, and npm packages when node_modules is missing; the vendor artifacts are built once and
+# cached per machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if ((EUID == 0)); then
+  echo "== setup: Debian packages"
+  bash support/setup-host.sh
+fi
+[[ -d node_modules ]] || npm ci --no-audit --no-fund
 echo "== typecheck"
 npx tsc --noEmit -p .
 echo "== bundle is up to date"

@@ -141,16 +141,20 @@ pooled_query() { # pooled_query SLUG SCRIPT: one query through the pooler, as th
 boot_web() {
   PORT=$((40000 + RANDOM % 20000))
   rm -f /tmp/nginx.socket /tmp/app-initialized
+  # The dyno's stdout must be its own: nginx reopens /dev/stdout for the access log.
+  WEB_LOG="$TEST_WORK/web.log"
+  : >"$WEB_LOG"
+  chown "$DYNO_USER" "$WEB_LOG"
   as_dyno env -i PATH=/usr/bin:/bin HOME="$1" PORT="$PORT" DATABASE_URL="$DATABASE_URL" NGINX_WORKERS=2 \
     setsid bash -c "cd '$1' && exec bin/start-nginx bin/start-pgbouncer-stunnel gunicorn --bind unix:/tmp/nginx.socket -w 2 wsgi:application" \
-    >"$BATS_TEST_TMPDIR/web.log" 2>&1 &
+    >"$WEB_LOG" 2>&1 &
   WEB_PID=$!
   local i
   for i in $(seq 300); do
     curl -fsS "http://127.0.0.1:$PORT/" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
-  cat "$BATS_TEST_TMPDIR/web.log" >&3
+  cat "$WEB_LOG" >&3
   return 1
 }
 

@@ -80,6 +80,30 @@ STOP_TIMER=""
 
 register_child() { CHILD_ROLE[$1]=$2; } # register_child PID ROLE
 
+# spawn ROLE CMD...: starts CMD in the background as a supervised child.
+spawn() {
+  local role=$1
+  shift
+  "$@" &
+  register_child $! "$role"
+}
+
+# spawn_detached ROLE CMD...: like spawn, in a session of its own, so that a Ctrl-C on a one-off
+# dyno's terminal reaches the command, not the helpers it still needs.
+spawn_detached() {
+  local role=$1
+  shift
+  setsid "$@" &
+  register_child $! "$role"
+}
+
+# kill_tree SIGNAL PID: PID and everything below it (a child may be a start script of its own).
+kill_tree() {
+  local sig=$1 pid=$2 child
+  for child in $(ps -o pid= --ppid "$pid" 2>/dev/null); do kill_tree "$sig" "$child"; done
+  kill "-$sig" "$pid" 2>/dev/null || true
+}
+
 live_children() {
   local pid
   for pid in "${!CHILD_ROLE[@]}"; do [[ -z ${CHILD_STATUS[$pid]:-} ]] && printf '%s\n' "$pid"; done
@@ -125,7 +149,7 @@ reap() {
   if [[ -n $STOP_TIMER ]] && ! kill -0 "$STOP_TIMER" 2>/dev/null; then
     STOP_TIMER=""
     say "still running after ${STOP_TIMEOUT} s: killing what is left"
-    for pid in $(live_children); do kill -KILL "$pid" 2>/dev/null; done
+    for pid in $(live_children); do kill_tree KILL "$pid"; done
     return 0
   fi
   for pid in $(live_children); do

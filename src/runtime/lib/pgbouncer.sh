@@ -229,18 +229,12 @@ on_child_exit() {
 
 cleanup() { [[ -n ${RUN_DIR:-} ]] && rm -rf "$RUN_DIR"; }
 
-# Starts the poolers in their own process groups, so a Ctrl-C on a one-off dyno's terminal goes to
-# the command alone, not to the pooler it still needs.
 start_poolers() {
-  set -m
   if [[ $MODE == stunnel ]]; then
-    "$STUNNEL_BIN" "$RUN_DIR/stunnel.conf" &
-    register_child $! stunnel
-    wait_for 10 "stunnel listened" $! stunnel_ready || { begin_shutdown "stunnel did not start"; set +m; supervise app 0; }
+    spawn_detached stunnel "$STUNNEL_BIN" "$RUN_DIR/stunnel.conf"
+    wait_for 10 "stunnel listened" $! stunnel_ready || { begin_shutdown "stunnel did not start"; supervise app 0; }
   fi
-  "$PGBOUNCER_BIN" "$RUN_DIR/pgbouncer.ini" &
-  register_child $! pgbouncer
-  set +m
+  spawn_detached pgbouncer "$PGBOUNCER_BIN" "$RUN_DIR/pgbouncer.ini"
   wait_for 10 "pgbouncer listened" $! pgbouncer_ready || { begin_shutdown "pgbouncer did not start"; supervise app 0; }
 }
 
@@ -275,7 +269,6 @@ pgbouncer_main() { # pgbouncer_main MODE CMD...
     while reap; do [[ -n $LAST_EXITED ]] && on_child_exit "${CHILD_ROLE[$LAST_EXITED]}"; done
     exit "$status"
   fi
-  "$@" &
-  register_child $! app
+  spawn app "$@"
   supervise app 0
 }

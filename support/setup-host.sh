@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs (as root, on Debian) everything `npm test` and `npm run demo` need beyond npm packages:
+# the vendor build's tools and sources, PostgreSQL, and the Python side of the example apps.
+# Safe to run again; quick when all is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ((EUID != 0)); then
+  echo "setup-host: run as root (it installs Debian packages)" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+bash support/vendor/setup-build-host.sh
+apt-get install -y -qq --no-install-recommends \
+  shellcheck postgresql postgresql-client openssl python3 gunicorn python3-django python3-psycopg2 \
+  python3-dj-database-url curl procps util-linux file >/dev/null
+id dyno >/dev/null 2>&1 || useradd -m -s /bin/bash dyno
