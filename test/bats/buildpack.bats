@@ -158,15 +158,32 @@ boot_web() {
   return 1
 }
 
-dyno_pids() { pgrep -u "$DYNO_USER" -f 'nginx|pgbouncer|stunnel|gunicorn|start-' || true; }
+# Live processes of the dyno user (zombies are dead already; reaping them is init's job).
+dyno_pids() { ps -u "$DYNO_USER" -o pid=,stat=,args= | awk '$2 !~ /^Z/' || true; }
+
+# stop_dyno: as Heroku does: SIGTERM to every process of the dyno, SIGKILL 30 s later.
+stop_dyno() {
+  pkill -TERM -u "$DYNO_USER" || true
+  local i
+  for i in $(seq 300); do
+    [[ -z $(dyno_pids) ]] && break
+    sleep 0.1
+  done
+  pkill -KILL -u "$DYNO_USER" || true
+  wait "$WEB_PID" 2>/dev/null || true
+}
+
+teardown() {
+  [[ -n $(dyno_pids) ]] && stop_dyno
+  return 0
+}
 
 @test "web: nginx answers on \$PORT in front of gunicorn, with the pooled DATABASE_URL" {
   boot_web "$(slug heroku-24)"
   run curl -fsS "http://127.0.0.1:$PORT/"
   assert_success
   assert_output --regexp '^ok %2Ftmp%2Fpgbouncer\.[A-Za-z0-9]+:6000/db1$'
-  kill -TERM -- "-$WEB_PID"
-  wait "$WEB_PID" || true
+  stop_dyno
 }
 
 @test "web: kill -9 of nginx ends the dyno non-zero within seconds, leaving nothing behind" {

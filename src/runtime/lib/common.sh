@@ -80,17 +80,10 @@ STOP_TIMER=""
 
 register_child() { CHILD_ROLE[$1]=$2; } # register_child PID ROLE
 
-# spawn ROLE CMD...: starts CMD in the background as a supervised child.
+# spawn ROLE CMD...: starts CMD in the background as a supervised child, in a session and process
+# group of its own: a Ctrl-C on a one-off dyno's terminal then reaches only the foreground command,
+# and when a child dies, what it leaves behind (nginx workers of a killed master) can be found.
 spawn() {
-  local role=$1
-  shift
-  "$@" &
-  register_child $! "$role"
-}
-
-# spawn_detached ROLE CMD...: like spawn, in a session of its own, so that a Ctrl-C on a one-off
-# dyno's terminal reaches the command, not the helpers it still needs.
-spawn_detached() {
   local role=$1
   shift
   setsid "$@" &
@@ -156,6 +149,7 @@ reap() {
     if ! kill -0 "$pid" 2>/dev/null; then
       CHILD_STATUS[$pid]=$status
       LAST_EXITED=$pid
+      kill -KILL -- "-$pid" 2>/dev/null || true # its group's leftovers, if any
       return 0
     fi
   done
