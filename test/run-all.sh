@@ -23,7 +23,15 @@ echo "== vendor artifacts"
 npm run -s vendor:build
 echo "== shellcheck"
 shellcheck -x -P . -S warning bin/compile bin/build bin/detect bin/release bin/lib/*.sh src/runtime/bin/* src/runtime/lib/*.sh support/vendor/*.sh test/support/*.sh
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
 echo "== unit tests"
-npm run -s test:unit
+unit=0
+npm run -s test:unit | tee "$out/unit.tap" || unit=$?
 echo "== bats"
-node_modules/bats/bin/bats --print-output-on-failure test/bats
+bats=0
+node_modules/bats/bin/bats --print-output-on-failure test/bats | tee "$out/bats.tap" || bats=$?
+passed=$(($(grep -c '^ok ' "$out/bats.tap" || true) + $(sed -n 's/^# pass //p' "$out/unit.tap")))
+failed=$(($(grep -c '^not ok ' "$out/bats.tap" || true) + $(sed -n 's/^# fail //p' "$out/unit.tap")))
+echo "total: $passed passed, $failed failed"
+((unit == 0 && bats == 0 && failed == 0))
