@@ -11,7 +11,11 @@ VENDOR_DIR=${NGINX_PGBOUNCER_VENDOR:-$APP_DIR/vendor}
 # shellcheck disable=SC2034
 RUNTIME_DIR="$APP_DIR/vendor/nginx-pgbouncer"
 
-say() { printf '%s: %s\n' "$SCRIPT_NAME" "$*" >&2; }
+# Messages never stop the script: if the log pipe is gone, a failed write must not abandon the
+# children mid-shutdown. A handler (not an ignore, which children would inherit) keeps SIGPIPE
+# from killing the script.
+trap ':' PIPE
+say() { printf '%s: %s\n' "$SCRIPT_NAME" "$*" >&2 || true; }
 
 die() { # die MESSAGE [HINT]
   printf '%s: error: %s\n' "$SCRIPT_NAME" "$1" >&2
