@@ -20,8 +20,14 @@ setup_file() {
 import os, time
 def application(environ, start_response):
     if environ["PATH_INFO"] == "/slow":
+        # In flight when the dyno is told to stop: it still needs the pooler afterwards.
         time.sleep(2)
-    body = ("ok " + os.environ.get("DATABASE_URL", "").split("@")[-1]).encode()
+        import psycopg2
+        with psycopg2.connect(os.environ["DATABASE_URL"]) as conn, conn.cursor() as cur:
+            cur.execute("SELECT 'db-ok'")
+            body = cur.fetchone()[0].encode()
+    else:
+        body = ("ok " + os.environ.get("DATABASE_URL", "").split("@")[-1]).encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
 PY
@@ -137,21 +143,24 @@ pooled_query() { # pooled_query SLUG SCRIPT: one query through the pooler, as th
   assert_line RAN
 }
 
-# boot_web SLUG: starts the reference chain as a dyno would; sets WEB_PID and PORT.
+# boot_web SLUG [VAR=VALUE...]: starts the reference chain as a dyno would; sets WEB_PID and PORT.
 boot_web() {
+  local slug=$1
+  shift
   PORT=$((40000 + RANDOM % 20000))
-  rm -f /tmp/nginx.socket /tmp/app-initialized
+  [[ -O /tmp/nginx.socket || -O /tmp/app-initialized ]] && rm -f /tmp/nginx.socket /tmp/app-initialized
   # The dyno's stdout must be its own: nginx reopens /dev/stdout for the access log.
   WEB_LOG="$TEST_WORK/web.log"
   : >"$WEB_LOG"
   chown "$DYNO_USER" "$WEB_LOG"
-  as_dyno env -i PATH=/usr/bin:/bin HOME="$1" PORT="$PORT" DATABASE_URL="$DATABASE_URL" NGINX_WORKERS=2 \
-    setsid bash -c "cd '$1' && exec bin/start-nginx bin/start-pgbouncer-stunnel gunicorn --bind unix:/tmp/nginx.socket -w 2 wsgi:application" \
+  as_dyno env -i PATH=/usr/bin:/bin HOME="$slug" PORT="$PORT" DATABASE_URL="$DATABASE_URL" NGINX_WORKERS=2 "$@" \
+    setsid bash -c "cd '$slug' && exec bin/start-nginx bin/start-pgbouncer-stunnel gunicorn --bind unix:/tmp/nginx.socket -w 2 wsgi:application" \
     >"$WEB_LOG" 2>&1 &
   WEB_PID=$!
   local i
   for i in $(seq 300); do
     curl -fsS "http://127.0.0.1:$PORT/" >/dev/null 2>&1 && return 0
+    kill -0 "$WEB_PID" 2>/dev/null || break
     sleep 0.1
   done
   cat "$WEB_LOG" >&3
@@ -207,7 +216,69 @@ teardown() {
   wait "$WEB_PID" || true
   wait "$curl_pid" || true
   assert_equal "$(cat "$BATS_TEST_TMPDIR/slow.code")" "200"
+  assert_equal "$(cat "$BATS_TEST_TMPDIR/slow.out")" "db-ok"
   ((SECONDS - started < 30)) || fail "shutdown took $((SECONDS - started)) s"
   sleep 0.5
+  assert_equal "$(dyno_pids)" ""
+}
+
+@test "web: kill -9 of the app server or of pgbouncer ends the dyno non-zero within seconds" {
+  local target status started
+  for target in 'gunicorn' 'pgbouncer'; do
+    boot_web "$(slug heroku-24)"
+    pkill -9 -o -u "$DYNO_USER" -f "$target" || fail "no $target"
+    started=$SECONDS status=0
+    wait "$WEB_PID" || status=$?
+    ((status != 0)) || fail "exited 0 after $target was killed"
+    ((SECONDS - started <= 5)) || fail "$target: took $((SECONDS - started)) s"
+    stop_dyno
+    [[ -z $(dyno_pids) ]] || fail "left behind after $target: $(dyno_pids)"
+  done
+}
+
+@test "web: stale socket and ready file of a previous run are cleaned before the app starts" {
+  as_dyno python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.bind("/tmp/nginx.socket")'
+  as_dyno touch /tmp/app-initialized
+  boot_web "$(slug heroku-24)"
+  [[ ! -e /tmp/app-initialized ]] || fail "the stale /tmp/app-initialized was not removed"
+  stop_dyno
+}
+
+@test "web: an app that never binds the socket gets a clear message and a non-zero exit" {
+  local s status=0
+  s=$(slug heroku-24)
+  run as_dyno env -i PATH=/usr/bin:/bin HOME="$s" PORT=5999 NGINX_APP_BOOT_TIMEOUT=2 bash -c "cd '$s' && exec bin/start-nginx sleep 60"
+  assert_failure
+  assert_output --partial "the app did not create /tmp/nginx.socket (or /tmp/app-initialized) within 2 s"
+}
+
+@test "the password never shows in ps while the dyno runs" {
+  boot_web "$(slug heroku-24)"
+  run ps -eo args
+  refute_output --partial "$TEST_PASSWORD"
+  stop_dyno
+  run cat "$WEB_LOG"
+  refute_output --partial "$TEST_PASSWORD"
+}
+
+@test "a start script under another reuses its pooler: one pgbouncer, the pooled URL everywhere" {
+  local s
+  s=$(slug heroku-24)
+  run as_dyno env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" "$s/bin/start-pgbouncer" \
+    "$s/bin/start-pgbouncer-stunnel" bash -c 'echo "count=$(pgrep -cx pgbouncer) stunnel=$(pgrep -cx stunnel || true)"; echo "url=${DATABASE_URL##*@}"'
+  assert_success
+  assert_line "count=1 stunnel=0"
+  assert_line --regexp '^url=%2Ftmp%2Fpgbouncer\.[A-Za-z0-9]+:6000/db1$'
+}
+
+@test "one-off dyno with a terminal: the command gets the tty and the pooler goes away after it" {
+  local s
+  s=$(slug heroku-24)
+  run as_dyno env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" TERM=dumb \
+    script -qec "$s/bin/start-pgbouncer bash -c 'test -t 0 && echo has-tty; psql -P pager=off \"\$DATABASE_URL\" -Atc \"select 40+2\"'" /dev/null
+  assert_success
+  assert_output --partial has-tty
+  assert_output --partial 42
+  sleep 0.3
   assert_equal "$(dyno_pids)" ""
 }

@@ -79,6 +79,7 @@ wait_for() {
 
 declare -A CHILD_ROLE=() CHILD_STATUS=()
 SHUTTING_DOWN=0
+BOOT_FAILED=0 # set when a start script gives up before everything was up
 STOP_TIMEOUT=${NGINX_PGBOUNCER_STOP_TIMEOUT:-25}
 STOP_TIMER=""
 
@@ -122,6 +123,13 @@ begin_shutdown() { # begin_shutdown REASON
   on_shutdown
   sleep "$STOP_TIMEOUT" &
   STOP_TIMER=$!
+}
+
+# give_up REASON MAIN_ROLE MAIN_END_FAILS: boot failed; stop what was started and exit non-zero.
+give_up() {
+  BOOT_FAILED=1
+  begin_shutdown "$1"
+  supervise "$2" "$3"
 }
 
 # Default hook: ask every child to stop. Scripts override it to stop children in order.
@@ -186,6 +194,7 @@ supervise() {
   [[ -n $STOP_TIMER ]] && kill "$STOP_TIMER" 2>/dev/null
   wait 2>/dev/null || true
   [[ -n $failed ]] && exit "$failed"
+  ((BOOT_FAILED)) && exit 1
   for pid in "${!CHILD_ROLE[@]}"; do
     [[ ${CHILD_ROLE[$pid]} == "$main_role" ]] && exit "${CHILD_STATUS[$pid]:-1}"
   done

@@ -232,10 +232,10 @@ cleanup() { [[ -n ${RUN_DIR:-} ]] && rm -rf "$RUN_DIR"; }
 start_poolers() {
   if [[ $MODE == stunnel ]]; then
     spawn stunnel "$STUNNEL_BIN" "$RUN_DIR/stunnel.conf"
-    wait_for 10 "stunnel listened" $! stunnel_ready || { begin_shutdown "stunnel did not start"; supervise app 0; }
+    wait_for 10 "stunnel listened" $! stunnel_ready || give_up "stunnel did not start" app 0
   fi
   spawn pgbouncer "$PGBOUNCER_BIN" "$RUN_DIR/pgbouncer.ini"
-  wait_for 10 "pgbouncer listened" $! pgbouncer_ready || { begin_shutdown "pgbouncer did not start"; supervise app 0; }
+  wait_for 10 "pgbouncer listened" $! pgbouncer_ready || give_up "pgbouncer did not start" app 0
 }
 
 pgbouncer_main() { # pgbouncer_main MODE CMD...
