@@ -26106,18 +26106,18 @@ async function buildApp(req) {
   log.step("Installing start scripts");
   const scripts = layOutRuntime((0, import_path5.join)(req.buildpackDir, "src/runtime"), req.appDir, log);
   log.detail(scripts.join(", "));
-  checkNginxConfig(req.appDir, log);
+  checkNginxConfig(req.appDir, req.vendorDir, log);
   log.step(`Done in ${elapsed(started)}`);
   return installed;
 }
-function checkNginxConfig(appDir, log) {
+function checkNginxConfig(appDir, vendorDir, log) {
   const script = (0, import_path5.join)(appDir, "bin/start-nginx");
   if (!(0, import_fs7.existsSync)(script)) return;
   log.step("Checking the nginx configuration");
   const r = (0, import_child_process.spawnSync)("bash", [script, "--check-config"], {
     cwd: appDir,
     encoding: "utf8",
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: appDir, PORT: "5000", TMPDIR: process.env.TMPDIR ?? "/tmp" }
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: appDir, PORT: "5000", TMPDIR: process.env.TMPDIR ?? "/tmp", NGINX_PGBOUNCER_VENDOR: vendorDir }
   });
   if (r.status !== 0) {
     throw new UserError(`the nginx configuration does not pass nginx -t:
@@ -26221,7 +26221,7 @@ async function cnbBuild(args, buildpackDir, log) {
   for (const a of artifacts) wanted[`${a.name}.sha256`] = a.sha256;
   const layer = (0, import_path7.join)(layersDir, LAYER);
   const restored = readLayerMetadata(`${layer}.toml`);
-  const reusable = restored !== null && (0, import_fs9.existsSync)(layer) && JSON.stringify(restored) === JSON.stringify(wanted);
+  const reusable = restored !== null && (0, import_fs9.existsSync)(layer) && sameMetadata(restored, wanted);
   if (reusable) {
     log.step("Reusing the cached nginx, pgbouncer and stunnel layer");
     for (const a of artifacts) log.detail(`${a.name} ${a.version}: unchanged`);
@@ -26240,6 +26240,10 @@ async function cnbBuild(args, buildpackDir, log) {
   (0, import_fs9.writeFileSync)((0, import_path7.join)(envLaunch, "PATH.prepend"), ["nginx", "pgbouncer", "stunnel"].map((n) => (0, import_path7.join)(layer, n, "bin")).join(":"));
   (0, import_fs9.writeFileSync)((0, import_path7.join)(envLaunch, "PATH.delim"), ":");
   (0, import_fs9.writeFileSync)(`${layer}.toml`, formatLayerToml({ types: { launch: true, build: false, cache: true }, metadata: wanted }));
+}
+function sameMetadata(a, b) {
+  const keys = Object.keys(a).sort();
+  return JSON.stringify(keys) === JSON.stringify(Object.keys(b).sort()) && keys.every((k) => a[k] === b[k]);
 }
 
 // src/main.ts

@@ -35,7 +35,7 @@ export async function cnbBuild(args: string[], buildpackDir: string, log: Log): 
 
   const layer = join(layersDir, LAYER);
   const restored = readLayerMetadata(`${layer}.toml`);
-  const reusable = restored !== null && existsSync(layer) && JSON.stringify(restored) === JSON.stringify(wanted);
+  const reusable = restored !== null && existsSync(layer) && sameMetadata(restored, wanted);
   if (reusable) {
     log.step("Reusing the cached nginx, pgbouncer and stunnel layer");
     for (const a of artifacts) log.detail(`${a.name} ${a.version}: unchanged`);
@@ -56,4 +56,9 @@ export async function cnbBuild(args: string[], buildpackDir: string, log: Log): 
   writeFileSync(join(envLaunch, "PATH.prepend"), ["nginx", "pgbouncer", "stunnel"].map((n) => join(layer, n, "bin")).join(":"));
   writeFileSync(join(envLaunch, "PATH.delim"), ":");
   writeFileSync(`${layer}.toml`, formatLayerToml({ types: { launch: true, build: false, cache: true }, metadata: wanted }));
+}
+
+function sameMetadata(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a).sort();
+  return JSON.stringify(keys) === JSON.stringify(Object.keys(b).sort()) && keys.every((k) => a[k] === b[k]);
 }

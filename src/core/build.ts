@@ -56,20 +56,20 @@ export async function buildApp(req: BuildRequest): Promise<Installed[]> {
   const scripts = layOutRuntime(join(req.buildpackDir, "src/runtime"), req.appDir, log);
   log.detail(scripts.join(", "));
 
-  checkNginxConfig(req.appDir, log);
+  checkNginxConfig(req.appDir, req.vendorDir, log);
   log.step(`Done in ${elapsed(started)}`);
   return installed;
 }
 
 /** Renders the default nginx config with test values and runs `nginx -t` on it, at build time. */
-function checkNginxConfig(appDir: string, log: Log): void {
+function checkNginxConfig(appDir: string, vendorDir: string, log: Log): void {
   const script = join(appDir, "bin/start-nginx");
   if (!existsSync(script)) return;
   log.step("Checking the nginx configuration");
   const r = spawnSync("bash", [script, "--check-config"], {
     cwd: appDir,
     encoding: "utf8",
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: appDir, PORT: "5000", TMPDIR: process.env.TMPDIR ?? "/tmp" },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: appDir, PORT: "5000", TMPDIR: process.env.TMPDIR ?? "/tmp", NGINX_PGBOUNCER_VENDOR: vendorDir },
   });
   if (r.status !== 0) {
     throw new UserError(`the nginx configuration does not pass nginx -t:\n${(r.stdout + r.stderr).trim()}`, "Fix config/nginx.conf.erb (the lines above say where) and build again.");
