@@ -3,7 +3,7 @@
 # scram-sha-256, and a password that needs percent-encoding in a URL.
 #   pg.sh start DIR PORT   -> prints DATABASE_URL;  pg.sh stop DIR;  pg.sh psql DIR SQL (as admin)
 set -euo pipefail
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
+PGBIN=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n1)
 TEST_DB_USER=app_user
 TEST_DB_PASSWORD='p@ss:w/rd%?#&"x'
 TEST_DB_NAME=app_db
@@ -47,7 +47,9 @@ CONF
 
 psql_admin() { as_postgres psql -h "$1" -p "$(grep -oP '^port = \K[0-9]+' "$1/data/postgresql.conf")" -U postgres -d postgres -Atc "$2"; }
 
-stop() { [[ -d $1/data ]] && as_postgres "$PGBIN/pg_ctl" -D "$1/data" -m fast -w stop >/dev/null 2>&1 || true; }
+stop() {
+  if [[ -d $1/data ]]; then as_postgres "$PGBIN/pg_ctl" -D "$1/data" -m fast -w stop >/dev/null 2>&1 || true; fi
+}
 
 cmd=$1; shift
 case $cmd in
