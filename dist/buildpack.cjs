@@ -26078,15 +26078,18 @@ function selectArtifacts(manifest, stack, ranges = {}) {
 }
 
 // src/core/build.ts
+function runtimeArtifacts(manifest, stack, config) {
+  return selectArtifacts(manifest, stack, {
+    nginx: config.NGINX_VERSION,
+    pgbouncer: config.PGBOUNCER_VERSION,
+    stunnel: config.STUNNEL_VERSION
+  }).filter((a) => a.name !== "node");
+}
 async function buildApp(req) {
   const started = Date.now();
   const { log } = req;
   const manifest = loadManifest((0, import_path5.join)(req.buildpackDir, "vendor-manifest.json"));
-  const artifacts = selectArtifacts(manifest, req.stack, {
-    nginx: req.config.NGINX_VERSION,
-    pgbouncer: req.config.PGBOUNCER_VERSION,
-    stunnel: req.config.STUNNEL_VERSION
-  }).filter((a) => a.name !== "node");
+  const artifacts = runtimeArtifacts(manifest, req.stack, req.config);
   const baseUrl = vendorBaseUrl(req.config, manifest.baseUrl);
   log.step(`Installing nginx, pgbouncer and stunnel for ${req.stack}`);
   const staging = (0, import_path5.join)(req.vendorDir, `.nginx-pgbouncer-staging-${process.pid}`);
@@ -26212,11 +26215,7 @@ async function cnbBuild(args, buildpackDir, log) {
   const stack = stackFromCnbEnv(process.env);
   const config = readConfigVars((0, import_fs9.existsSync)((0, import_path7.join)(platformDir, "env")) ? (0, import_path7.join)(platformDir, "env") : void 0);
   const manifest = loadManifest((0, import_path7.join)(buildpackDir, "vendor-manifest.json"));
-  const artifacts = selectArtifacts(manifest, stack, {
-    nginx: config.NGINX_VERSION,
-    pgbouncer: config.PGBOUNCER_VERSION,
-    stunnel: config.STUNNEL_VERSION
-  }).filter((a) => a.name !== "node");
+  const artifacts = runtimeArtifacts(manifest, stack, config);
   const wanted = { stack };
   for (const a of artifacts) wanted[`${a.name}.sha256`] = a.sha256;
   const layer = (0, import_path7.join)(layersDir, LAYER);

@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
-import { buildApp } from "../core/build";
+import { buildApp, runtimeArtifacts } from "../core/build";
 import { readConfigVars } from "../core/config-vars";
 import { UserError } from "../core/errors";
 import { layOutRuntime } from "../core/layout";
 import { Log } from "../core/log";
-import { loadManifest, selectArtifacts } from "../core/manifest";
+import { loadManifest } from "../core/manifest";
 import { formatLayerToml, readLayerMetadata } from "./layer-toml";
 import { stackFromCnbEnv } from "./stack";
 
@@ -25,11 +25,7 @@ export async function cnbBuild(args: string[], buildpackDir: string, log: Log): 
   const stack = stackFromCnbEnv(process.env);
   const config = readConfigVars(existsSync(join(platformDir, "env")) ? join(platformDir, "env") : undefined);
   const manifest = loadManifest(join(buildpackDir, "vendor-manifest.json"));
-  const artifacts = selectArtifacts(manifest, stack, {
-    nginx: config.NGINX_VERSION,
-    pgbouncer: config.PGBOUNCER_VERSION,
-    stunnel: config.STUNNEL_VERSION,
-  }).filter((a) => a.name !== "node");
+  const artifacts = runtimeArtifacts(manifest, stack, config);
   const wanted: Record<string, string> = { stack };
   for (const a of artifacts) wanted[`${a.name}.sha256`] = a.sha256;
 

@@ -6,7 +6,7 @@ import { UserError } from "./errors";
 import { installArtifacts, Installed } from "./install";
 import { layOutRuntime } from "./layout";
 import { Log, elapsed } from "./log";
-import { loadManifest, selectArtifacts } from "./manifest";
+import { Artifact, Manifest, loadManifest, selectArtifacts } from "./manifest";
 
 export interface BuildRequest {
   buildpackDir: string;
@@ -20,6 +20,15 @@ export interface BuildRequest {
   log: Log;
 }
 
+/** What a slug runs with on `stack`: nginx, pgbouncer and stunnel, versions as the config vars ask. */
+export function runtimeArtifacts(manifest: Manifest, stack: string, config: BuildConfig): Artifact[] {
+  return selectArtifacts(manifest, stack, {
+    nginx: config.NGINX_VERSION,
+    pgbouncer: config.PGBOUNCER_VERSION,
+    stunnel: config.STUNNEL_VERSION,
+  }).filter((a) => a.name !== "node");
+}
+
 /**
  * The work both front ends share: pick the stack's artifacts, install them verified, lay out the
  * start scripts and check the default nginx config. Binaries are unpacked into a staging directory
@@ -29,11 +38,7 @@ export async function buildApp(req: BuildRequest): Promise<Installed[]> {
   const started = Date.now();
   const { log } = req;
   const manifest = loadManifest(join(req.buildpackDir, "vendor-manifest.json"));
-  const artifacts = selectArtifacts(manifest, req.stack, {
-    nginx: req.config.NGINX_VERSION,
-    pgbouncer: req.config.PGBOUNCER_VERSION,
-    stunnel: req.config.STUNNEL_VERSION,
-  }).filter((a) => a.name !== "node");
+  const artifacts = runtimeArtifacts(manifest, req.stack, req.config);
   const baseUrl = vendorBaseUrl(req.config, manifest.baseUrl);
 
   log.step(`Installing nginx, pgbouncer and stunnel for ${req.stack}`);

@@ -91,6 +91,8 @@ build_openssl() {
   apply_series "$PATCHES/debian/openssl" "$SRC/openssl"
   # LDFLAGS must not hold -static here: Configure then silently drops thread support, which
   # stunnel needs. The libraries are static anyway (no-shared).
+  # CFLAGS_COMMON is split on purpose: Configure takes compiler flags as separate arguments.
+  # shellcheck disable=SC2086
   (cd "$SRC/openssl" && unset LDFLAGS &&
     logged openssl ./Configure "$OPENSSL_TARGET" no-shared no-module no-tests no-docs \
       no-dso no-engine no-legacy --prefix="$DEPS" --libdir=lib --openssldir=/etc/ssl $CFLAGS_COMMON &&

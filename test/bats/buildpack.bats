@@ -282,3 +282,24 @@ teardown() {
   sleep 0.3
   assert_equal "$(dyno_pids)" ""
 }
+
+@test "start-nginx-solo serves the app's own config without an app, and refuses to run without one" {
+  local s port=$((40000 + RANDOM % 20000)) body=""
+  s=$(slug heroku-24)
+  run as_dyno env -i PATH=/usr/bin:/bin HOME="$s" PORT="$port" "$s/bin/start-nginx-solo"
+  assert_failure
+  assert_output --partial "start-nginx-solo needs your own config/nginx.conf.erb"
+  mkdir -p "$s/config"
+  cat >"$s/config/nginx.conf.erb" <<'CONF'
+daemon off;
+events {}
+http { access_log off; server { listen <%= ENV["PORT"] %>; location / { return 200 "solo <%= ENV.fetch('GREETING', 'hi') %>"; } } }
+CONF
+  chown -R "$DYNO_USER" "$s/config"
+  as_dyno env -i PATH=/usr/bin:/bin HOME="$s" PORT="$port" GREETING=hello setsid "$s/bin/start-nginx-solo" >/dev/null 2>&1 &
+  WEB_PID=$!
+  for _ in $(seq 100); do body=$(curl -fsS "http://127.0.0.1:$port/" 2>/dev/null) && break; sleep 0.05; done
+  rm -rf "$s/config"
+  stop_dyno
+  assert_equal "$body" "solo hello"
+}
