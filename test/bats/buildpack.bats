@@ -337,3 +337,14 @@ CONF
   sleep 0.3
   assert_equal "$(dyno_pids)" ""
 }
+
+@test "passwords with quotes, spaces and backslashes survive pgbouncer's config quoting" {
+  local s enc
+  s=$(slug heroku-24)
+  "$REPO/test/support/pg.sh" psql "$PG_DIR" "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'q_user') THEN CREATE ROLE q_user LOGIN; END IF; END \$\$; ALTER ROLE q_user PASSWORD 'it''s a \"p\"''w\\x';"
+  enc=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "it's a \"p\"'w\\x")
+  run as_dyno env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="postgres://q_user:$enc@localhost:$PG_PORT/app_db" \
+    "$s/bin/start-pgbouncer" bash -c 'psql -P pager=off "$DATABASE_URL" -Atc "select current_user"'
+  assert_success
+  assert_line "q_user"
+}
