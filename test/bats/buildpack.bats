@@ -7,9 +7,7 @@ setup_file() {
   load helpers
   ensure_dyno_user
   start_mirror
-  # Readable by the postgres and dyno users, unlike bats' own temp dirs.
-  TEST_WORK=$(mktemp -d /tmp/hbnp-test.XXXXXX)
-  chmod 755 "$TEST_WORK"
+  make_test_work
   PG_DIR="$TEST_WORK/pg"
   PG_PORT=$((20000 + RANDOM % 20000))
   DATABASE_URL=$("$REPO/test/support/pg.sh" start "$PG_DIR" "$PG_PORT")
@@ -31,7 +29,7 @@ def application(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
 PY
-  export TEST_WORK PG_DIR PG_PORT DATABASE_URL TEST_PASSWORD APP_SRC
+  export PG_DIR PG_PORT DATABASE_URL TEST_PASSWORD APP_SRC
 }
 
 teardown_file() {
@@ -143,43 +141,14 @@ pooled_query() { # pooled_query SLUG SCRIPT: one query through the pooler, as th
   assert_line RAN
 }
 
-# boot_web SLUG [VAR=VALUE...]: starts the reference chain as a dyno would; sets WEB_PID and PORT.
+# boot_web SLUG [VAR=VALUE...]: the reference chain, booted and answering; sets WEB_PID, WEB_LOG.
 boot_web() {
   local slug=$1
   shift
-  PORT=$((40000 + RANDOM % 20000))
-  [[ -O /tmp/nginx.socket || -O /tmp/app-initialized ]] && rm -f /tmp/nginx.socket /tmp/app-initialized
-  # The dyno's stdout must be its own: nginx reopens /dev/stdout for the access log.
-  WEB_LOG="$TEST_WORK/web.log"
-  : >"$WEB_LOG"
-  chown "$DYNO_USER" "$WEB_LOG"
-  as_dyno env -i PATH=/usr/bin:/bin HOME="$slug" PORT="$PORT" DATABASE_URL="$DATABASE_URL" NGINX_WORKERS=2 "$@" \
-    setsid bash -c "cd '$slug' && exec bin/start-nginx bin/start-pgbouncer-stunnel gunicorn --bind unix:/tmp/nginx.socket -w 2 wsgi:application" \
-    >"$WEB_LOG" 2>&1 &
-  WEB_PID=$!
-  local i
-  for i in $(seq 300); do
-    curl -fsS "http://127.0.0.1:$PORT/" >/dev/null 2>&1 && return 0
-    kill -0 "$WEB_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  cat "$WEB_LOG" >&3
-  return 1
-}
-
-# Live processes of the dyno user (zombies are dead already; reaping them is init's job).
-dyno_pids() { ps -u "$DYNO_USER" -o pid=,stat=,args= | awk '$2 !~ /^Z/' || true; }
-
-# stop_dyno: as Heroku does: SIGTERM to every process of the dyno, SIGKILL 30 s later.
-stop_dyno() {
-  pkill -TERM -u "$DYNO_USER" || true
-  local i
-  for i in $(seq 300); do
-    [[ -z $(dyno_pids) ]] && break
-    sleep 0.1
-  done
-  pkill -KILL -u "$DYNO_USER" || true
-  wait "$WEB_PID" 2>/dev/null || true
+  clear_dyno_tmp
+  start_dyno "$slug" "bin/start-nginx bin/start-pgbouncer-stunnel gunicorn --bind unix:/tmp/nginx.socket -w 2 wsgi:application" NGINX_WORKERS=2 "$@"
+  WEB_PID=$DYNO_PID WEB_LOG=$DYNO_LOG
+  wait_http /
 }
 
 teardown() {
@@ -241,7 +210,9 @@ teardown() {
 @test "web: stale socket and ready file of a previous run are cleaned before the app starts" {
   as_dyno python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.bind("/tmp/nginx.socket")'
   as_dyno touch /tmp/app-initialized
-  boot_web "$(slug heroku-24)"
+  # Not boot_web: it would clear them first.
+  start_dyno "$(slug heroku-24)" "bin/start-nginx bin/start-pgbouncer-stunnel gunicorn --bind unix:/tmp/nginx.socket wsgi:application"
+  wait_http /
   [[ ! -e /tmp/app-initialized ]] || fail "the stale /tmp/app-initialized was not removed"
   stop_dyno
 }
@@ -299,7 +270,7 @@ http { access_log off; server { listen <%= ENV["PORT"] %>; location / { return 2
 CONF
   chown -R "$DYNO_USER" "$s/config"
   as_dyno env -i PATH=/usr/bin:/bin HOME="$s" PORT="$port" GREETING=hello setsid "$s/bin/start-nginx-solo" >/dev/null 2>&1 &
-  WEB_PID=$!
+  DYNO_PID=$!
   for _ in $(seq 100); do body=$(curl -fsS "http://127.0.0.1:$port/" 2>/dev/null) && break; sleep 0.05; done
   rm -rf "$s/config"
   stop_dyno
@@ -347,4 +318,38 @@ CONF
     "$s/bin/start-pgbouncer" bash -c 'psql -P pager=off "$DATABASE_URL" -Atc "select current_user"'
   assert_success
   assert_line "q_user"
+}
+
+@test "a broken config/nginx.conf.erb fails the build, not the dyno, with the line named" {
+  local app="$BATS_TEST_TMPDIR/app"
+  mkdir -p "$app/config"
+  printf 'daemon off;\nworker_processes <%%= `nproc` %%>;\n' >"$app/config/nginx.conf.erb"
+  run compile_app heroku-24 "$app" "$BATS_TEST_TMPDIR/b1" "$BATS_TEST_TMPDIR/cache"
+  assert_failure
+  assert_output --partial "config/nginx.conf.erb:2: unsupported ERB"
+  printf 'daemon off;\nevents {}\nhttp { server { listen <%%= ENV["PORT"] %%> } }\n' >"$app/config/nginx.conf.erb"
+  run compile_app heroku-24 "$app" "$BATS_TEST_TMPDIR/b2" "$BATS_TEST_TMPDIR/cache"
+  assert_failure
+  assert_output --partial "nginx -t rejected config/nginx.conf.erb"
+}
+
+@test "NGINX_WORKERS=0 or many stops the boot, naming the variable" {
+  local s value
+  s=$(slug heroku-24)
+  for value in 0 many; do
+    run as_dyno env -i PATH=/usr/bin:/bin HOME="$s" PORT=5998 NGINX_WORKERS="$value" "$s/bin/start-nginx" true
+    assert_failure
+    assert_output --partial "NGINX_WORKERS must be a whole number from 1 to 256 (it is '$value')"
+  done
+}
+
+@test "a build directory the build cannot write to is a clear error, not a stack trace" {
+  local ro="$TEST_WORK/read-only-build" cache="$TEST_WORK/dyno-cache"
+  mkdir -p "$ro" "$cache" && chown "$DYNO_USER" "$cache" && chmod 555 "$ro"
+  mkdir -p "$TEST_WORK/env" && echo "$MIRROR_URL" >"$TEST_WORK/env/BUILDPACK_VENDOR_URL"
+  run as_dyno env STACK=heroku-24 PATH="$PATH" "$REPO/bin/compile" "$ro" "$cache" "$TEST_WORK/env"
+  assert_failure
+  assert_output --partial "cannot write"
+  assert_output --partial "permission denied"
+  refute_output --partial "    at "
 }

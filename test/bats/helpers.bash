@@ -36,3 +36,58 @@ compile_app() {
   echo "$MIRROR_URL" >"$BATS_FILE_TMPDIR/env/BUILDPACK_VENDOR_URL"
   STACK=$stack "$REPO/bin/compile" "$build" "$cache" "$BATS_FILE_TMPDIR/env"
 }
+
+# make_test_work: a work dir the postgres and dyno users can traverse (bats' own are root-only);
+# sets TEST_WORK. Also a bin dir with `python`, which Heroku's Python buildpack provides.
+make_test_work() {
+  TEST_WORK=$(mktemp -d /tmp/hbnp-test.XXXXXX)
+  chmod 755 "$TEST_WORK"
+  mkdir -p "$TEST_WORK/pybin"
+  ln -s /usr/bin/python3 "$TEST_WORK/pybin/python"
+  export TEST_WORK
+}
+
+# start_dyno SLUG COMMAND [VAR=VALUE...]: runs a Procfile command as the platform does: as the
+# non-root dyno user, in a session of its own, with PORT, HOME and DATABASE_URL and nothing of
+# ours. Sets DYNO_PID, PORT and DYNO_LOG.
+start_dyno() {
+  local slug=$1 command=$2
+  shift 2
+  PORT=$((40000 + RANDOM % 20000))
+  DYNO_LOG="$TEST_WORK/dyno-$RANDOM.log"
+  # The dyno's stdout must be its own: nginx reopens /dev/stdout for the access log.
+  : >"$DYNO_LOG" && chown "$DYNO_USER" "$DYNO_LOG"
+  as_dyno env -i PATH="$TEST_WORK/pybin:/usr/bin:/bin" HOME="$slug" PORT="$PORT" DATABASE_URL="$DATABASE_URL" "$@" \
+    setsid bash -c "cd '$slug' && exec $command" >"$DYNO_LOG" 2>&1 &
+  DYNO_PID=$!
+}
+
+# wait_http PATH: until the dyno answers 200 on PATH (Heroku's boot limit is 60 s).
+wait_http() {
+  local i
+  for i in $(seq 600); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$PORT$1" 2>/dev/null && return 0
+    kill -0 "$DYNO_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$DYNO_LOG" >&3
+  return 1
+}
+
+# Live processes of the dyno user (zombies are dead already; reaping them is init's job).
+dyno_pids() { ps -u "$DYNO_USER" -o pid=,stat=,args= | awk '$2 !~ /^Z/' || true; }
+
+# stop_dyno: as Heroku does: SIGTERM to every process of the dyno, SIGKILL 30 s later.
+stop_dyno() {
+  pkill -TERM -u "$DYNO_USER" || true
+  local i
+  for i in $(seq 300); do
+    [[ -z $(dyno_pids) ]] && break
+    sleep 0.1
+  done
+  pkill -KILL -u "$DYNO_USER" || true
+  wait "${DYNO_PID:-}" 2>/dev/null || true
+}
+
+# Stale files of a dyno run as another user would stop the next one; clear ours.
+clear_dyno_tmp() { rm -f /tmp/nginx.socket /tmp/app-initialized; }

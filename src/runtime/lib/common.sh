@@ -74,7 +74,7 @@ wait_for() {
 # --- supervision -------------------------------------------------------------------------------
 # Children are registered with their role. The first one that exits on its own (not during a
 # shutdown) ends the whole group: the platform sees a non-zero exit and restarts the dyno.
-# A SIGTERM or SIGINT starts a shutdown: each child is asked to stop (stop_signal), nothing is
+# A SIGTERM or SIGINT starts a shutdown: the children are asked to stop (on_shutdown), nothing is
 # treated as a crash any more, and whatever is left after STOP_TIMEOUT seconds is killed.
 
 declare -A CHILD_ROLE=() CHILD_STATUS=()

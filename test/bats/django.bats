@@ -1,0 +1,167 @@
+#!/usr/bin/env bats
+# Hatchet-style: the reference article's Django set-up, for gunicorn, uWSGI and waitress, compiled
+# like a Heroku build, moved, and booted as a dyno against a TLS-only PostgreSQL.
+load helpers
+
+setup_file() {
+  load helpers
+  ensure_dyno_user
+  start_mirror
+  make_test_work
+  PG_DIR="$TEST_WORK/pg"
+  PG_PORT=$((20000 + RANDOM % 20000))
+  DATABASE_URL=$("$REPO/test/support/pg.sh" start "$PG_DIR" "$PG_PORT")
+  export PG_DIR PG_PORT DATABASE_URL
+}
+
+teardown_file() {
+  stop_mirror
+  "$REPO/test/support/pg.sh" stop "$PG_DIR"
+  rm -rf "$TEST_WORK"
+}
+
+teardown() {
+  [[ -n $(dyno_pids) ]] && stop_dyno
+  return 0
+}
+
+# django_slug SERVER STACK: the fixture for SERVER compiled for STACK and moved; migrated once.
+django_slug() {
+  local server=$1 stack=$2 slug="$TEST_WORK/slug-$1-$2"
+  if [[ ! -d $slug ]]; then
+    local src="$TEST_WORK/src-$server"
+    mkdir -p "$src"
+    cp -r "$REPO/test/fixtures/django/." "$REPO/test/fixtures/$server/." "$src/"
+    compile_app "$stack" "$src" "$TEST_WORK/build-$server-$stack" "$TEST_WORK/cache-$stack" >"$TEST_WORK/compile-$server-$stack.log" 2>&1 ||
+      { cat "$TEST_WORK/compile-$server-$stack.log" >&3; return 1; }
+    mv "$TEST_WORK/build-$server-$stack" "$slug"
+    chown -R "$DYNO_USER" "$slug"
+    as_dyno env -i PATH="$TEST_WORK/pybin:/usr/bin:/bin" HOME="$slug" DATABASE_URL="$DATABASE_URL" \
+      bash -c "cd '$slug' && bin/start-pgbouncer python manage.py migrate --noinput" >/dev/null 2>&1
+  fi
+  echo "$slug"
+}
+
+wait_for_log() { # wait_for_log TEXT: until the dyno's log shows TEXT (10 s)
+  local i
+  for i in $(seq 100); do grep -q "$1" "$DYNO_LOG" && return 0; sleep 0.1; done
+  return 1
+}
+
+procfile() { sed -n "s/^$2: *//p" "$1/Procfile"; }
+
+boot() { # boot SERVER STACK: the web process, answering
+  local slug
+  slug=$(django_slug "$1" "$2")
+  clear_dyno_tmp
+  start_dyno "$slug" "$(procfile "$slug" web)"
+  wait_http /
+}
+
+json_field() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+
+exercise_web() { # exercise_web SERVER STACK
+  boot "$1" "$2"
+  # The app's connection: TLS to the server, through the pooler's private socket.
+  local body
+  body=$(curl -fsS "http://127.0.0.1:$PORT/db")
+  assert_equal "$(json_field tls <<<"$body")" "True"
+  [[ $(json_field via <<<"$body") =~ ^%2Ftmp%2Fpgbouncer\.[A-Za-z0-9]+:6000/db1$ ]] || fail "DATABASE_URL not rewritten: $body"
+  [[ $(json_field settings_host <<<"$body") == /tmp/pgbouncer.* ]] || fail "Django did not read the socket: $body"
+  # CONN_MAX_AGE=0: a new client connection per request, but the pool keeps the server ones.
+  local i backends
+  backends=$(for i in $(seq 20); do curl -fsS "http://127.0.0.1:$PORT/db" | json_field backend; done | sort -u | wc -l)
+  ((backends <= 2)) || fail "20 requests used $backends server connections"
+  # 60 concurrent slow requests all succeed.
+  local ok
+  ok=$(seq 60 | xargs -P 60 -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 60 "http://127.0.0.1:$PORT/slow?s=0.3" | grep -c '^200$')
+  assert_equal "$ok" 60
+  # A multi-megabyte upload passes nginx.
+  head -c 5000000 /dev/urandom >"$TEST_WORK/upload.bin"
+  assert_equal "$(curl -fsS --data-binary @"$TEST_WORK/upload.bin" "http://127.0.0.1:$PORT/upload")" 5000000
+  # SIGTERM to every process: clean and complete well within 30 s.
+  local started=$SECONDS
+  stop_dyno
+  ((SECONDS - started < 30)) || fail "shutdown took $((SECONDS - started)) s"
+  assert_equal "$(dyno_pids)" ""
+}
+
+@test "gunicorn on heroku-24: TLS through the pooler, a real pool, 60 concurrent, upload, clean stop" {
+  exercise_web gunicorn heroku-24
+}
+
+@test "uWSGI on heroku-24: TLS through the pooler, a real pool, 60 concurrent, upload, clean stop" {
+  exercise_web uwsgi heroku-24
+}
+
+@test "waitress on heroku-24: TLS through the pooler, a real pool, 60 concurrent, upload, clean stop" {
+  exercise_web waitress heroku-24
+}
+
+@test "gunicorn on cedar-14: TLS through the pooler, a real pool, 60 concurrent, upload, clean stop" {
+  exercise_web gunicorn cedar-14
+}
+
+@test "uWSGI on cedar-14: TLS through the pooler, a real pool, 60 concurrent, upload, clean stop" {
+  exercise_web uwsgi cedar-14
+}
+
+@test "waitress on cedar-14: TLS through the pooler, a real pool, 60 concurrent, upload, clean stop" {
+  exercise_web waitress cedar-14
+}
+
+@test "kill -9 of the app server ends the dyno non-zero, for each server" {
+  local server pattern status
+  for server in gunicorn uwsgi waitress; do
+    case $server in gunicorn) pattern='gunicorn' ;; uwsgi) pattern='uwsgi' ;; waitress) pattern='python run.py' ;; esac
+    boot "$server" heroku-24
+    pkill -9 -o -u "$DYNO_USER" -f "$pattern" || fail "no $server process"
+    status=0
+    wait "$DYNO_PID" || status=$?
+    ((status != 0)) || fail "$server: exited 0"
+    stop_dyno
+  done
+}
+
+@test "gunicorn: requests in flight at the SIGTERM, which then query the database, all get their 200" {
+  boot gunicorn heroku-24
+  local i
+  # As many as gunicorn has workers (4): a request still queued in the socket's backlog when the
+  # app stops accepting has not reached the app, and no app server can answer it.
+  for i in $(seq 4); do
+    curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/slow?s=2" >>"$TEST_WORK/inflight.codes" &
+  done
+  sleep 0.7
+  stop_dyno
+  wait
+  assert_equal "$(grep -c '^200$' "$TEST_WORK/inflight.codes")" 4
+}
+
+@test "the qcluster worker runs a task through its own pooler" {
+  local slug
+  slug=$(django_slug gunicorn heroku-24)
+  clear_dyno_tmp
+  start_dyno "$slug" "$(procfile "$slug" worker)"
+  wait_for_log "login attempt: db=db1" || true
+  # Enqueue from a one-off dyno; the worker (its own start-pgbouncer-stunnel) picks it up. Dynos
+  # share this machine's loopback here, unlike on Heroku: the one-off's pooler takes another port.
+  run as_dyno env -i PATH="$TEST_WORK/pybin:/usr/bin:/bin" HOME="$slug" DATABASE_URL="$DATABASE_URL" PGBOUNCER_LISTEN_PORT=6001 bash -c "cd '$slug' && bin/start-pgbouncer python manage.py shell -c '
+from django_q.tasks import async_task, result
+import time
+task = async_task(\"math.floor\", 41.5)
+for _ in range(100):
+    r = result(task)
+    if r is not None:
+        print(\"result\", r)
+        break
+    time.sleep(0.2)
+'"
+  assert_success
+  assert_line "result 41" || { cat "$DYNO_LOG" >&3; false; }
+  run cat "$DYNO_LOG"
+  # The worker's own pgbouncer and stunnel carried its queries.
+  assert_output --partial "login attempt: db=db1"
+  assert_output --partial "Service [db1] accepted connection"
+  assert_output --partial "Processed ["
+  stop_dyno
+}
