@@ -5,12 +5,7 @@ load helpers
 
 setup_file() {
   load helpers
-  ensure_dyno_user
-  start_mirror
-  make_test_work
-  PG_DIR="$TEST_WORK/pg"
-  PG_PORT=$((20000 + RANDOM % 20000))
-  DATABASE_URL=$("$REPO/test/support/pg.sh" start "$PG_DIR" "$PG_PORT")
+  start_platform
   TEST_PASSWORD=$("$REPO/test/support/pg.sh" password)
   APP_SRC="$BATS_FILE_TMPDIR/app-src"
   mkdir -p "$APP_SRC"
@@ -29,14 +24,10 @@ def application(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
 PY
-  export PG_DIR PG_PORT DATABASE_URL TEST_PASSWORD APP_SRC
+  export TEST_PASSWORD APP_SRC
 }
 
-teardown_file() {
-  stop_mirror
-  "$REPO/test/support/pg.sh" stop "$PG_DIR"
-  rm -rf "$TEST_WORK"
-}
+teardown_file() { stop_platform; }
 
 # slug STACK: a compiled slug for STACK, moved from its build dir to another place, owned by dyno.
 slug() {

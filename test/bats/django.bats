@@ -5,20 +5,10 @@ load helpers
 
 setup_file() {
   load helpers
-  ensure_dyno_user
-  start_mirror
-  make_test_work
-  PG_DIR="$TEST_WORK/pg"
-  PG_PORT=$((20000 + RANDOM % 20000))
-  DATABASE_URL=$("$REPO/test/support/pg.sh" start "$PG_DIR" "$PG_PORT")
-  export PG_DIR PG_PORT DATABASE_URL
+  start_platform
 }
 
-teardown_file() {
-  stop_mirror
-  "$REPO/test/support/pg.sh" stop "$PG_DIR"
-  rm -rf "$TEST_WORK"
-}
+teardown_file() { stop_platform; }
 
 teardown() {
   [[ -n $(dyno_pids) ]] && stop_dyno

@@ -91,3 +91,22 @@ stop_dyno() {
 
 # Stale files of a dyno run as another user would stop the next one; clear ours.
 clear_dyno_tmp() { rm -f /tmp/nginx.socket /tmp/app-initialized; }
+
+# start_platform / stop_platform: what a suite of dynos needs around it: the dyno user, a mirror
+# of the vendor artifacts, a work dir and a TLS-only PostgreSQL (DATABASE_URL, PG_DIR, PG_PORT).
+start_platform() {
+  ensure_dyno_user
+  start_mirror
+  make_test_work
+  PG_DIR="$TEST_WORK/pg"
+  PG_PORT=$((20000 + RANDOM % 20000))
+  DATABASE_URL=$("$REPO/test/support/pg.sh" start "$PG_DIR" "$PG_PORT")
+  export PG_DIR PG_PORT DATABASE_URL
+}
+
+stop_platform() {
+  [[ -n $(dyno_pids) ]] && stop_dyno
+  stop_mirror
+  "$REPO/test/support/pg.sh" stop "$PG_DIR"
+  rm -rf "$TEST_WORK"
+}
