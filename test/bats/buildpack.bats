@@ -184,9 +184,9 @@ teardown() {
   assert_equal "$(dyno_pids)" ""
 }
 
-@test "web: kill -9 of the app server or of pgbouncer ends the dyno non-zero within seconds" {
+@test "web: kill -9 of the app server, of pgbouncer or of stunnel ends the dyno non-zero within seconds" {
   local target status started
-  for target in 'gunicorn' 'pgbouncer'; do
+  for target in 'gunicorn' 'pgbouncer' 'stunnel'; do
     boot_web "$(slug heroku-24)"
     pkill -9 -o -u "$DYNO_USER" -f "$target" || fail "no $target"
     started=$SECONDS status=0
@@ -343,4 +343,35 @@ CONF
   assert_output --partial "cannot write"
   assert_output --partial "permission denied"
   refute_output --partial "    at "
+}
+
+@test "a full disk at compile time is a clear error, and the slug holds no half install" {
+  local full="$TEST_WORK/full"
+  mkdir -p "$full"
+  mount -t tmpfs -o size=3M tmpfs "$full"
+  run compile_app heroku-24 "$APP_SRC" "$full/build" "$BATS_TEST_TMPDIR/cache"
+  local left
+  left=$(ls -A "$full/build/vendor" 2>/dev/null || true)
+  umount "$full"
+  assert_failure
+  assert_output --partial "no space left on the device"
+  refute_output --partial "    at "
+  assert_equal "$left" ""
+}
+
+@test "a stack missing from the vendor manifest fails the compile, naming what is missing" {
+  local bp="$BATS_TEST_TMPDIR/bp"
+  mkdir -p "$bp"
+  cp -r "$REPO/bin" "$REPO/dist" "$REPO/vendor-manifest.json" "$bp/"
+  mkdir -p "$bp/src" && cp -r "$REPO/src/runtime" "$bp/src/"
+  python3 - "$bp/vendor-manifest.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["stacks"]["heroku-22"] = [f for f in m["stacks"]["heroku-22"] if not f.startswith("pgbouncer")]
+json.dump(m, open(sys.argv[1], "w"))
+PY
+  mkdir -p "$BATS_TEST_TMPDIR/env" && echo "$MIRROR_URL" >"$BATS_TEST_TMPDIR/env/BUILDPACK_VENDOR_URL"
+  STACK=heroku-22 run "$bp/bin/compile" "$BATS_TEST_TMPDIR/b" "$BATS_TEST_TMPDIR/c" "$BATS_TEST_TMPDIR/env"
+  assert_failure
+  assert_output --partial "vendor-manifest.json has no pgbouncer artifact for heroku-22"
 }

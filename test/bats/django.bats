@@ -155,3 +155,19 @@ for _ in range(100):
   assert_output --partial "Processed ["
   stop_dyno
 }
+
+@test "PostgreSQL restarted while the dyno runs: the pool reconnects, no dyno restart" {
+  boot gunicorn heroku-24
+  local before after i ok=0
+  before=$(curl -fsS "http://127.0.0.1:$PORT/db" | json_field backend)
+  "$REPO/test/support/pg.sh" stop "$PG_DIR"
+  "$REPO/test/support/pg.sh" start "$PG_DIR" "$PG_PORT" >/dev/null
+  for i in $(seq 100); do
+    if after=$(curl -fsS "http://127.0.0.1:$PORT/db" 2>/dev/null | json_field backend); then ok=1; break; fi
+    sleep 0.1
+  done
+  ((ok)) || fail "the app did not recover"
+  [[ $after != "$before" ]] || fail "still the old backend $before"
+  kill -0 "$DYNO_PID" || fail "the dyno restarted"
+  stop_dyno
+}
