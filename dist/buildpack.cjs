@@ -26183,27 +26183,6 @@ function readLayerMetadata(path) {
   return meta;
 }
 
-// src/cnb/stack.ts
-var UBUNTU_TO_STACK = {
-  "20.04": "heroku-20",
-  "22.04": "heroku-22",
-  "24.04": "heroku-24",
-  "26.04": "heroku-26"
-};
-function stackFromCnbEnv(env) {
-  const distro = env.CNB_TARGET_DISTRO_NAME;
-  const version = env.CNB_TARGET_DISTRO_VERSION;
-  if (distro && version) {
-    const stack = distro === "ubuntu" ? UBUNTU_TO_STACK[version] : void 0;
-    if (!stack) {
-      throw new UserError(`unsupported build target ${distro} ${version}`, `Supported: ubuntu ${Object.keys(UBUNTU_TO_STACK).join(", ")}.`);
-    }
-    return stack;
-  }
-  if (env.CNB_STACK_ID) return env.CNB_STACK_ID;
-  throw new UserError("the lifecycle set neither CNB_TARGET_DISTRO_NAME/VERSION nor CNB_STACK_ID", "Build with a builder based on Ubuntu 20.04 to 26.04 (e.g. heroku/builder:24).");
-}
-
 // src/cnb/build.ts
 var LAYER = "nginx-pgbouncer";
 var DOWNLOADS_LAYER = "downloads";
@@ -26212,7 +26191,7 @@ async function cnbBuild(args, buildpackDir, log) {
   const platformDir = args[1] ?? process.env.CNB_PLATFORM_DIR;
   if (!layersDir || !platformDir) throw new UserError("bin/build needs the layers and platform directories", "The CNB lifecycle passes them; run it through pack or a lifecycle.");
   const appDir = process.cwd();
-  const stack = stackFromCnbEnv(process.env);
+  const stack = process.env.STACK ?? "";
   const config = readConfigVars((0, import_fs9.existsSync)((0, import_path7.join)(platformDir, "env")) ? (0, import_path7.join)(platformDir, "env") : void 0);
   const manifest = loadManifest((0, import_path7.join)(buildpackDir, "vendor-manifest.json"));
   const artifacts = runtimeArtifacts(manifest, stack, config);

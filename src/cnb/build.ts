@@ -7,7 +7,6 @@ import { layOutRuntime } from "../core/layout";
 import { Log } from "../core/log";
 import { loadManifest } from "../core/manifest";
 import { formatLayerToml, readLayerMetadata } from "./layer-toml";
-import { stackFromCnbEnv } from "./stack";
 
 const LAYER = "nginx-pgbouncer";
 const DOWNLOADS_LAYER = "downloads";
@@ -22,7 +21,8 @@ export async function cnbBuild(args: string[], buildpackDir: string, log: Log): 
   const platformDir = args[1] ?? process.env.CNB_PLATFORM_DIR;
   if (!layersDir || !platformDir) throw new UserError("bin/build needs the layers and platform directories", "The CNB lifecycle passes them; run it through pack or a lifecycle.");
   const appDir = process.cwd();
-  const stack = stackFromCnbEnv(process.env);
+  // bin/build works the stack out from the lifecycle's target (bin/lib/cnb-stack.sh).
+  const stack = process.env.STACK ?? "";
   const config = readConfigVars(existsSync(join(platformDir, "env")) ? join(platformDir, "env") : undefined);
   const manifest = loadManifest(join(buildpackDir, "vendor-manifest.json"));
   const artifacts = runtimeArtifacts(manifest, stack, config);

@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from "child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "fs";
 import { homedir } from "os";
 import { dirname, join } from "path";
-import { Artifact, DebianPin, Manifest, validateManifest } from "../../src/core/manifest";
+import { DebianPin, Manifest, validateManifest } from "../../src/core/manifest";
 import { sha256File, sha256Text } from "../../src/core/sha256";
 import { isUserError, UserError } from "../../src/core/errors";
 import { consoleLog, humanBytes } from "../../src/core/log";
@@ -144,7 +144,8 @@ async function main(): Promise<void> {
     const size = statSync(from).size;
     log.detail(`${a.file.padEnd(36)} ${humanBytes(size).padStart(9)}  ${sha256}`);
     if (sha256 !== a.sha256 || size !== a.size) mismatches.push(`${a.file}: built ${sha256} (${size} bytes), manifest pins ${a.sha256} (${a.size} bytes)`);
-    updatePin(a, sha256, size);
+    a.sha256 = sha256;
+    a.size = size;
   }
   for (const f of readdirSync(OUT_DIR)) if (!manifest.artifacts.some((a) => a.file === f)) rmSync(join(OUT_DIR, f));
   log.detail(`done in ${((Date.now() - started) / 1000).toFixed(0)} s${cached ? " (cached)" : ""}`);
@@ -159,10 +160,6 @@ async function main(): Promise<void> {
   }
 }
 
-function updatePin(a: Artifact, sha256: string, size: number): void {
-  a.sha256 = sha256;
-  a.size = size;
-}
 
 main().catch((e: unknown) => {
   if (isUserError(e)) {
