@@ -248,7 +248,8 @@ teardown() {
 }
 
 @test "start-nginx-solo serves the app's own config without an app, and refuses to run without one" {
-  local s port=$((40000 + RANDOM % 20000)) body=""
+  local s port body=""
+  port=$("$REPO/test/support/free-port.sh")
   s=$(slug heroku-24)
   run as_dyno env -i PATH=/usr/bin:/bin HOME="$s" PORT="$port" "$s/bin/start-nginx-solo"
   assert_failure

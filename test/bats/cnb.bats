@@ -28,7 +28,7 @@ def application(environ, start_response):
     return [body]
 PY
   echo 'web: bin/start-nginx bin/start-pgbouncer gunicorn --bind unix:/tmp/nginx.socket wsgi:application' >"$CNB_WORK/app/Procfile"
-  DATABASE_URL=$("$REPO/test/support/pg.sh" start "$CNB_WORK/pg" $((20000 + RANDOM % 20000)))
+  DATABASE_URL=$("$REPO/test/support/pg.sh" start "$CNB_WORK/pg" "$("$REPO/test/support/free-port.sh")")
   export CNB_WORK CNB_MIRROR DATABASE_URL
 }
 
@@ -57,7 +57,8 @@ requests() { grep -c '"GET ' "$CNB_WORK/mirror.log" || true; }
 
 @test "CNB launch: the Procfile entry runs as bash -c, answers through nginx and the pooler" {
   chown -R "$DYNO_USER" "$CNB_WORK/app" "$CNB_WORK/layers"
-  local port=$((40000 + RANDOM % 20000)) log="$CNB_WORK/web.log"
+  local port log="$CNB_WORK/web.log"
+  port=$("$REPO/test/support/free-port.sh")
   : >"$log" && chown "$DYNO_USER" "$log"
   [[ -O /tmp/nginx.socket ]] && rm -f /tmp/nginx.socket
   as_dyno env -i PATH=/usr/bin:/bin HOME="$CNB_WORK/app" PORT="$port" DATABASE_URL="$DATABASE_URL" \

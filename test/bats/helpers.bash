@@ -53,7 +53,7 @@ make_test_work() {
 start_dyno() {
   local slug=$1 command=$2
   shift 2
-  PORT=$((40000 + RANDOM % 20000))
+  PORT=$("$REPO/test/support/free-port.sh")
   DYNO_LOG="$TEST_WORK/dyno-$RANDOM.log"
   # The dyno's stdout must be its own: nginx reopens /dev/stdout for the access log.
   : >"$DYNO_LOG" && chown "$DYNO_USER" "$DYNO_LOG"
@@ -99,7 +99,7 @@ start_platform() {
   start_mirror
   make_test_work
   PG_DIR="$TEST_WORK/pg"
-  PG_PORT=$((20000 + RANDOM % 20000))
+  PG_PORT=$("$REPO/test/support/free-port.sh")
   DATABASE_URL=$("$REPO/test/support/pg.sh" start "$PG_DIR" "$PG_PORT")
   export PG_DIR PG_PORT DATABASE_URL
 }

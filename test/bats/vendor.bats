@@ -45,7 +45,8 @@ max_glibc() { objdump -T "$1" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sor
 }
 
 @test "nginx: SIGTERM finishes the request in flight (our patch), then nginx exits" {
-  local port=$((30000 + RANDOM % 20000)) up=$((30000 + RANDOM % 20000))
+  local port up
+  port=$("$REPO/test/support/free-port.sh") up=$("$REPO/test/support/free-port.sh")
   # A slow upstream: answers after 2 s.
   python3 -c '
 import http.server, sys, time
@@ -106,7 +107,7 @@ INI
 }
 
 @test "stunnel ignores SIGTERM and stops on SIGINT, even started with SIGINT ignored" {
-  printf 'foreground = yes\npid =\n[x]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:9\n' $((30000 + RANDOM % 20000)) >"$VWORK/st.conf"
+  printf 'foreground = yes\npid =\n[x]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:9\n' "$("$REPO/test/support/free-port.sh")" >"$VWORK/st.conf"
   chown "$DYNO_USER" "$VWORK/st.conf"
   # A background job of a script starts with SIGINT ignored; stunnel must still honour it.
   as_dyno bash -c "'$VWORK/stunnel/bin/stunnel' '$VWORK/st.conf' & wait" 2>"$BATS_TEST_TMPDIR/st.log" &
