@@ -25694,7 +25694,10 @@ function vendorBaseUrl(config, manifestBaseUrl) {
     );
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new UserError(`BUILDPACK_VENDOR_URL must be an http or https URL, not ${url.protocol}`, "Point it at a web server that serves the vendor artifacts.");
+    throw new UserError(
+      `BUILDPACK_VENDOR_URL must be an http or https URL; its scheme reads "${url.protocol}"`,
+      "Set it to the URL of a web server that serves the vendor artifacts, e.g. https://mirror.example.com/vendor, or unset it."
+    );
   }
   return raw.replace(/\/+$/, "");
 }
@@ -25903,6 +25906,7 @@ function layOutRuntime(runtimeDir, slugDir, log) {
   const binDir = (0, import_path4.join)(slugDir, "bin");
   (0, import_fs5.mkdirSync)(binDir, { recursive: true });
   const scripts = [];
+  const written = [];
   for (const name of (0, import_fs5.readdirSync)((0, import_path4.join)(runtimeDir, "bin")).sort()) {
     const src = (0, import_path4.join)(runtimeDir, "bin", name);
     const dst = (0, import_path4.join)(binDir, name);
@@ -25913,16 +25917,20 @@ function layOutRuntime(runtimeDir, slugDir, log) {
     (0, import_fs5.copyFileSync)(src, dst);
     (0, import_fs5.chmodSync)(dst, 493);
     scripts.push(`bin/${name}`);
+    written.push(dst);
   }
+  written.push((0, import_path4.join)(slugDir, RUNTIME_HOME));
   for (const sub of ["lib", "conf"]) {
     if ((0, import_fs5.existsSync)((0, import_path4.join)(runtimeDir, sub))) copyTree((0, import_path4.join)(runtimeDir, sub), (0, import_path4.join)(slugDir, RUNTIME_HOME, sub));
   }
   (0, import_fs5.mkdirSync)((0, import_path4.join)(slugDir, ".profile.d"), { recursive: true });
+  const profile = (0, import_path4.join)(slugDir, ".profile.d", "nginx-pgbouncer.sh");
+  written.push(profile);
   (0, import_fs5.writeFileSync)(
-    (0, import_path4.join)(slugDir, ".profile.d", "nginx-pgbouncer.sh"),
+    profile,
     '# Added by heroku-buildpack-nginx-pgbouncer: its binaries on PATH for one-off dynos and scripts.\nexport PATH="$HOME/vendor/nginx/bin:$HOME/vendor/pgbouncer/bin:$HOME/vendor/stunnel/bin:$PATH"\n'
   );
-  return scripts;
+  return { scripts, written };
 }
 
 // src/core/manifest.ts
@@ -26092,26 +26100,37 @@ async function buildApp(req) {
   const artifacts = runtimeArtifacts(manifest, req.stack, req.config);
   const baseUrl = vendorBaseUrl(req.config, manifest.baseUrl);
   log.step(`Installing nginx, pgbouncer and stunnel for ${req.stack}`);
+  const placed = [req.vendorDir, ...["bin", ".profile.d", "logs"].map((d) => (0, import_path5.join)(req.appDir, d))].filter((d) => !(0, import_fs7.existsSync)(d));
+  try {
+    const installed = await placeArtifacts(req, artifacts, baseUrl, placed);
+    log.step("Installing start scripts");
+    const { scripts, written } = layOutRuntime((0, import_path5.join)(req.buildpackDir, "src/runtime"), req.appDir, log);
+    placed.push(...written);
+    log.detail(scripts.join(", "));
+    checkNginxConfig(req.appDir, req.vendorDir, log);
+    log.step(`Done in ${elapsed(started)}`);
+    return installed;
+  } catch (e) {
+    for (const p of placed) (0, import_fs7.rmSync)(p, { recursive: true, force: true });
+    throw e;
+  }
+}
+async function placeArtifacts(req, artifacts, baseUrl, placed) {
   const staging = (0, import_path5.join)(req.vendorDir, `.nginx-pgbouncer-staging-${process.pid}`);
-  let installed;
   try {
     (0, import_fs7.mkdirSync)(staging, { recursive: true });
-    installed = await installArtifacts(artifacts, staging, { baseUrl, cacheDir: req.downloadCacheDir, log });
-    for (const { artifact } of installed) {
-      const final = (0, import_path5.join)(req.vendorDir, artifact.name);
+    const installed = await installArtifacts(artifacts, staging, { baseUrl, cacheDir: req.downloadCacheDir, log: req.log });
+    for (const i of installed) {
+      const final = (0, import_path5.join)(req.vendorDir, i.artifact.name);
       (0, import_fs7.rmSync)(final, { recursive: true, force: true });
-      (0, import_fs7.renameSync)((0, import_path5.join)(staging, artifact.name), final);
+      (0, import_fs7.renameSync)((0, import_path5.join)(staging, i.artifact.name), final);
+      placed.push(final);
+      i.dir = final;
     }
+    return installed;
   } finally {
     (0, import_fs7.rmSync)(staging, { recursive: true, force: true });
   }
-  for (const i of installed) i.dir = (0, import_path5.join)(req.vendorDir, i.artifact.name);
-  log.step("Installing start scripts");
-  const scripts = layOutRuntime((0, import_path5.join)(req.buildpackDir, "src/runtime"), req.appDir, log);
-  log.detail(scripts.join(", "));
-  checkNginxConfig(req.appDir, req.vendorDir, log);
-  log.step(`Done in ${elapsed(started)}`);
-  return installed;
 }
 function checkNginxConfig(appDir, vendorDir, log) {
   const script = (0, import_path5.join)(appDir, "bin/start-nginx");

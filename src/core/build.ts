@@ -31,8 +31,7 @@ export function runtimeArtifacts(manifest: Manifest, stack: string, config: Buil
 
 /**
  * The work both front ends share: pick the stack's artifacts, install them verified, lay out the
- * start scripts and check the default nginx config. Binaries are unpacked into a staging directory
- * and moved into place only when all of them are good, so a failed build leaves no half install.
+ * start scripts and check the nginx config. A failed build leaves no half install.
  */
 export async function buildApp(req: BuildRequest): Promise<Installed[]> {
   const started = Date.now();
@@ -42,28 +41,45 @@ export async function buildApp(req: BuildRequest): Promise<Installed[]> {
   const baseUrl = vendorBaseUrl(req.config, manifest.baseUrl);
 
   log.step(`Installing nginx, pgbouncer and stunnel for ${req.stack}`);
+  // What this build put into the app, taken back if a later step fails: a failed build leaves the
+  // directories as it found them.
+  // (The nginx -t run creates logs/nginx.)
+  const placed = [req.vendorDir, ...["bin", ".profile.d", "logs"].map((d) => join(req.appDir, d))].filter((d) => !existsSync(d));
+  try {
+    const installed = await placeArtifacts(req, artifacts, baseUrl, placed);
+    log.step("Installing start scripts");
+    const { scripts, written } = layOutRuntime(join(req.buildpackDir, "src/runtime"), req.appDir, log);
+    placed.push(...written);
+    log.detail(scripts.join(", "));
+    checkNginxConfig(req.appDir, req.vendorDir, log);
+    log.step(`Done in ${elapsed(started)}`);
+    return installed;
+  } catch (e) {
+    for (const p of placed) rmSync(p, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/**
+ * Binaries are unpacked into a staging directory and moved into place only when all of them are
+ * good; each one moved is recorded in `placed`.
+ */
+async function placeArtifacts(req: BuildRequest, artifacts: Artifact[], baseUrl: string, placed: string[]): Promise<Installed[]> {
   const staging = join(req.vendorDir, `.nginx-pgbouncer-staging-${process.pid}`);
-  let installed: Installed[];
   try {
     mkdirSync(staging, { recursive: true });
-    installed = await installArtifacts(artifacts, staging, { baseUrl, cacheDir: req.downloadCacheDir, log });
-    for (const { artifact } of installed) {
-      const final = join(req.vendorDir, artifact.name);
+    const installed = await installArtifacts(artifacts, staging, { baseUrl, cacheDir: req.downloadCacheDir, log: req.log });
+    for (const i of installed) {
+      const final = join(req.vendorDir, i.artifact.name);
       rmSync(final, { recursive: true, force: true });
-      renameSync(join(staging, artifact.name), final);
+      renameSync(join(staging, i.artifact.name), final);
+      placed.push(final);
+      i.dir = final;
     }
+    return installed;
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
-  for (const i of installed) i.dir = join(req.vendorDir, i.artifact.name);
-
-  log.step("Installing start scripts");
-  const scripts = layOutRuntime(join(req.buildpackDir, "src/runtime"), req.appDir, log);
-  log.detail(scripts.join(", "));
-
-  checkNginxConfig(req.appDir, req.vendorDir, log);
-  log.step(`Done in ${elapsed(started)}`);
-  return installed;
 }
 
 /** Renders the default nginx config with test values and runs `nginx -t` on it, at build time. */

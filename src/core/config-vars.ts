@@ -37,7 +37,10 @@ export function vendorBaseUrl(config: BuildConfig, manifestBaseUrl: string): str
     );
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new UserError(`BUILDPACK_VENDOR_URL must be an http or https URL, not ${url.protocol}`, "Point it at a web server that serves the vendor artifacts.");
+    throw new UserError(
+      `BUILDPACK_VENDOR_URL must be an http or https URL; its scheme reads "${url.protocol}"`,
+      "Set it to the URL of a web server that serves the vendor artifacts, e.g. https://mirror.example.com/vendor, or unset it.",
+    );
   }
   return raw.replace(/\/+$/, "");
 }

@@ -18,15 +18,23 @@ function copyTree(from: string, to: string): void {
   }
 }
 
+export interface LaidOut {
+  /** The start scripts installed, relative to the slug. */
+  scripts: string[];
+  /** Every path this call created or overwrote, so that a failed build can take them back. */
+  written: string[];
+}
+
 /**
  * Lays the runtime into the slug: the start scripts into bin/ (where the Procfile names them), their
  * libraries and default configs under vendor/nginx-pgbouncer/, and a .profile.d script that puts
  * the binaries on PATH. An app's own file of the same name in bin/ is kept, with a warning.
  */
-export function layOutRuntime(runtimeDir: string, slugDir: string, log: Log): string[] {
+export function layOutRuntime(runtimeDir: string, slugDir: string, log: Log): LaidOut {
   const binDir = join(slugDir, "bin");
   mkdirSync(binDir, { recursive: true });
   const scripts: string[] = [];
+  const written: string[] = [];
   for (const name of readdirSync(join(runtimeDir, "bin")).sort()) {
     const src = join(runtimeDir, "bin", name);
     const dst = join(binDir, name);
@@ -37,15 +45,19 @@ export function layOutRuntime(runtimeDir: string, slugDir: string, log: Log): st
     copyFileSync(src, dst);
     chmodSync(dst, 0o755);
     scripts.push(`bin/${name}`);
+    written.push(dst);
   }
+  written.push(join(slugDir, RUNTIME_HOME));
   for (const sub of ["lib", "conf"]) {
     if (existsSync(join(runtimeDir, sub))) copyTree(join(runtimeDir, sub), join(slugDir, RUNTIME_HOME, sub));
   }
   mkdirSync(join(slugDir, ".profile.d"), { recursive: true });
+  const profile = join(slugDir, ".profile.d", "nginx-pgbouncer.sh");
+  written.push(profile);
   writeFileSync(
-    join(slugDir, ".profile.d", "nginx-pgbouncer.sh"),
+    profile,
     "# Added by heroku-buildpack-nginx-pgbouncer: its binaries on PATH for one-off dynos and scripts.\n" +
       'export PATH="$HOME/vendor/nginx/bin:$HOME/vendor/pgbouncer/bin:$HOME/vendor/stunnel/bin:$PATH"\n',
   );
-  return scripts;
+  return { scripts, written };
 }

@@ -110,3 +110,24 @@ stop_platform() {
   "$REPO/test/support/pg.sh" stop "$PG_DIR"
   rm -rf "$TEST_WORK"
 }
+
+# slug STACK: $APP_SRC compiled for STACK, moved from its build dir to another place, owned by dyno.
+slug() {
+  local stack=$1 build="$BATS_FILE_TMPDIR/build-$1" cache="$BATS_FILE_TMPDIR/cache-$1"
+  if [[ ! -d $TEST_WORK/slug-$stack ]]; then
+    compile_app "$stack" "$APP_SRC" "$build" "$cache" >/dev/null
+    mv "$build" "$TEST_WORK/slug-$stack"
+    chown -R "$DYNO_USER" "$TEST_WORK/slug-$stack"
+  fi
+  echo "$TEST_WORK/slug-$stack"
+}
+
+# boot_web SLUG [VAR=VALUE...]: the reference chain, booted and answering; sets WEB_PID, WEB_LOG.
+boot_web() {
+  local slug=$1
+  shift
+  clear_dyno_tmp
+  start_dyno "$slug" "bin/start-nginx bin/start-pgbouncer-stunnel gunicorn --bind unix:/tmp/nginx.socket -w 2 wsgi:application" NGINX_WORKERS=2 "$@"
+  WEB_PID=$DYNO_PID WEB_LOG=$DYNO_LOG
+  wait_http /
+}

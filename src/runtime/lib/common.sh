@@ -27,7 +27,7 @@ die() { # die MESSAGE [HINT]
 int_var() {
   local name=$1 default=$2 min=$3 max=$4 value
   value=${!name:-$default}
-  if [[ ! $value =~ ^[0-9]+$ ]] || ((10#$value < min || 10#$value > max)); then
+  if [[ ! $value =~ ^[0-9]{1,9}$ ]] || ((10#$value < min || 10#$value > max)); then
     die "$name must be a whole number from $min to $max (it is '$value')" "Fix it with: heroku config:set $name=$default"
   fi
   printf '%s\n' "$((10#$value))"
@@ -37,7 +37,7 @@ int_var() {
 num_var() {
   local name=$1 default=$2 max=$3 value
   value=${!name:-$default}
-  if [[ ! $value =~ ^[0-9]+(\.[0-9]+)?$ ]] || ((${value%.*} > max)); then
+  if [[ ! $value =~ ^[0-9]{1,9}(\.[0-9]+)?$ ]] || ((10#${value%.*} > max)); then
     die "$name must be a number of seconds from 0 to $max (it is '$value')" "Fix it with: heroku config:set $name=$default"
   fi
   printf '%s\n' "$value"

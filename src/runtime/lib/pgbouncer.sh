@@ -74,6 +74,10 @@ parse_db_url() {
       esac
     done
   fi
+  case $DB_SSLMODE in
+    "" | disable | allow | prefer | require | verify-ca | verify-full) ;;
+    *) die "$var has an unknown sslmode in its query string" "Use one of: disable allow prefer require verify-ca verify-full (libpq's names)." ;;
+  esac
   DB_QUERY=$(IFS='&'; printf '%s' "${kept[*]}")
 }
 
@@ -97,6 +101,7 @@ read_settings() {
   LOG_POOLER_ERRORS=$(int_var PGBOUNCER_LOG_POOLER_ERRORS 1 0 1)
   STATS_PERIOD=$(int_var PGBOUNCER_STATS_PERIOD 60 1 86400)
   QUERY_WAIT_TIMEOUT=$(int_var PGBOUNCER_QUERY_WAIT_TIMEOUT 120 0 86400)
+  SERVER_LOGIN_RETRY=$(num_var PGBOUNCER_SERVER_LOGIN_RETRY 1 3600)
   MAX_PREPARED_STATEMENTS=$(int_var PGBOUNCER_MAX_PREPARED_STATEMENTS 0 0 100000)
   LISTEN_PORT=$(int_var PGBOUNCER_LISTEN_PORT 6000 1 65535)
   STUNNEL_LOGLEVEL=$(choice_var PGBOUNCER_STUNNEL_LOGLEVEL notice emerg alert crit err warning notice info debug)
@@ -196,6 +201,7 @@ log_disconnections = $LOG_DISCONNECTIONS
 log_pooler_errors = $LOG_POOLER_ERRORS
 stats_period = $STATS_PERIOD
 query_wait_timeout = $QUERY_WAIT_TIMEOUT
+server_login_retry = $SERVER_LOGIN_RETRY
 max_prepared_statements = $MAX_PREPARED_STATEMENTS
 ignore_startup_parameters = ${PGBOUNCER_IGNORE_STARTUP_PARAMETERS:-}
 server_tls_sslmode = $tls_mode
