@@ -112,15 +112,6 @@ teardown() {
   stop_dyno
 }
 
-@test "the password never shows in ps while the dyno runs" {
-  boot_web "$(slug heroku-24)"
-  run ps -eo args
-  refute_output --partial "$TEST_PASSWORD"
-  stop_dyno
-  run cat "$WEB_LOG"
-  refute_output --partial "$TEST_PASSWORD"
-}
-
 @test "a start script under another reuses its pooler: one pgbouncer, the pooled URL everywhere" {
   local s
   s=$(slug heroku-24)
