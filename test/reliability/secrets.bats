@@ -22,10 +22,11 @@ teardown() {
 password_core() { printf '%s' "${TEST_PASSWORD:0:9}"; }
 
 @test "files holding the password: 0600, in a 0700 directory of the dyno user, unreadable by others, gone after exit" {
+  local dir files f before
+  before=$(find /tmp -maxdepth 1 -name 'pgbouncer.*' | sort)
   boot_web "$(slug heroku-24)"
-  local dir files f
-  dir=$(find /tmp -maxdepth 1 -name 'pgbouncer.*' -user "$DYNO_USER" | head -n1)
-  [[ -n $dir ]] || fail "no pooler directory"
+  dir=$(comm -13 <(echo "$before") <(find /tmp -maxdepth 1 -name 'pgbouncer.*' | sort))
+  [[ -n $dir && $dir != *$'\n'* ]] || fail "not one new pooler directory: '$dir'"
   assert_equal "$(stat -c '%a %U' "$dir")" "700 $DYNO_USER"
   files=$(grep -rlF "$(password_core)" "$dir" || true)
   [[ -n $files ]] || fail "no file in $dir holds the password: the check would prove nothing"
