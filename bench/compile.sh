@@ -77,3 +77,26 @@ echo "| case  | compile    | floor      | ratio  |"
 echo "| ----- | ---------- | ---------- | ------ |"
 row cold cold cold-floor
 row warm warm warm-floor
+
+# Where a warm compile's time goes, part by part, on the slug the rounds above built.
+part() { # part FILE COMMAND...: appends the seconds COMMAND takes to $WORK/part-FILE
+  local t
+  t=$(now)
+  "${@:2}" >/dev/null 2>&1 || true
+  elapsed "$t" >>"$WORK/part-$1"
+}
+cached=()
+for f in $files; do cached+=("$(find "$WORK/warm-cache" -name "$f" | head -n1)"); done
+for _ in $(seq "$ROUNDS"); do
+  part node node -e 0
+  part bundle node "$REPO/dist/buildpack.cjs"
+  part rehash sha256sum "${cached[@]}"
+  part nginx-t env -i PATH=/usr/bin:/bin HOME="$WORK/build" PORT=5000 NGINX_PGBOUNCER_VENDOR="$WORK/build/vendor" bash "$WORK/build/bin/start-nginx" --check-config
+done
+echo
+echo "| part of a warm compile | median |"
+echo "| --- | --- |"
+printf '| Node starts (`node -e 0`) | %.3f s |\n' "$(median <"$WORK/part-node")"
+printf '| Node starts and loads the bundle (no command) | %.3f s |\n' "$(median <"$WORK/part-bundle")"
+printf '| cached artifacts re-hashed (`sha256sum`) | %.3f s |\n' "$(median <"$WORK/part-rehash")"
+printf '| config rendered and `nginx -t` (`start-nginx --check-config`) | %.3f s |\n' "$(median <"$WORK/part-nginx-t")"

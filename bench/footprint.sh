@@ -25,6 +25,8 @@ for part in vendor/nginx vendor/pgbouncer vendor/stunnel vendor/nginx-pgbouncer;
 done
 echo "| bin/start-* and .profile.d | $(kb "$APP"/bin/start-* "$APP/.profile.d") |"
 echo "| total added | $(kb "$APP/vendor" "$APP"/bin/start-* "$APP/.profile.d") |"
+# Heroku stores and ships slugs gzipped.
+echo "| total added, gzipped as in the slug archive | $(($(cd "$APP" && tar czf - vendor bin/start-* .profile.d | wc -c) / 1024)) |"
 
 # pss_by_part: "nginx pgbouncer stunnel scripts" PSS in KiB over the dyno user's processes.
 pss_by_part() {

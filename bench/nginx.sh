@@ -92,7 +92,7 @@ done
 
 col() { cut -d' ' -f"$2" <"$BENCH_WORK/$1" | median; }
 echo "nginx in front of gunicorn -w 4, $ROUNDS rounds, medians ($(date -u +%Y-%m-%d), $(nproc) cores)"
-echo "| side | trivial view req/s | p50 ms | p99 ms | vs direct | probes answered during a ${FLOOD} s slow-client flood | recovered after the flood |"
+echo "| side | trivial view req/s | p50 ms | p99 ms | vs direct | probes answered within 1 s during a ${FLOOD} s slow-client flood | first answer after the flood (probe every 100 ms) |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 direct=$(col overhead-direct 1)
 for side in direct nginx; do

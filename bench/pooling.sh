@@ -4,6 +4,8 @@
 #   direct       CONN_MAX_AGE=0: a TLS handshake and SCRAM auth per request
 #   stunnel      through bin/start-pgbouncer-stunnel
 #   native       through bin/start-pgbouncer
+#   native-persistent  through bin/start-pgbouncer, Django keeping its connection to the pooler
+#                (CONN_MAX_AGE=600): what is left when no connection is set up per request
 #   persistent   direct with CONN_MAX_AGE=600: the ceiling
 # wrk on loopback for a fixed time at 4, 32 and 120 connections; the variants alternate within each
 # round; medians of requests/s, p50/p99 latency, and the peak number of server backends.
@@ -26,6 +28,7 @@ start_variant() { # start_variant NAME: gunicorn -w 4 on $PORT, wrapped as the v
   case $1 in
     stunnel) wrap="bin/start-pgbouncer-stunnel" ;;
     native) wrap="bin/start-pgbouncer" ;;
+    native-persistent) wrap="bin/start-pgbouncer" age=600 ;;
     persistent) age=600 ;;
   esac
   dyno_start "$BENCH_WORK/$1.log" "$wrap gunicorn -w 4 -b 127.0.0.1:$PORT --log-level warning MyProject.wsgi:application" \
@@ -45,11 +48,11 @@ measure() { # measure VARIANT CONNS: appends "rps p50_ms p99_ms peak_backends" t
   echo "$(wrk_summary <<<"$out") $peak" >>"$BENCH_WORK/$1-$2"
 }
 
-VARIANTS=(direct stunnel native persistent)
+VARIANTS=(direct stunnel native native-persistent persistent)
 for round in $(seq "$ROUNDS"); do
   # Alternate the order each round, so drift on a shared machine hits every variant alike.
   order=("${VARIANTS[@]}")
-  ((round % 2 == 0)) && order=(persistent native stunnel direct)
+  ((round % 2 == 0)) && order=(persistent native-persistent native stunnel direct)
   for v in "${order[@]}"; do
     start_variant "$v"
     for c in 4 32 120; do measure "$v" "$c"; done
