@@ -22,9 +22,9 @@ bench_app "$REPO/test/fixtures/plain"
 PORT=$("$REPO/test/support/free-port.sh")
 
 start_side() { # start_side direct|nginx
+  # shellcheck disable=SC2086 # NGINX_VARS is a list of VAR=VALUE words
   case $1 in
     direct) dyno_start "$BENCH_WORK/$1.log" "gunicorn -w 4 -b 0.0.0.0:$PORT --log-level warning wsgi:application" ;;
-    # shellcheck disable=SC2086 # NGINX_VARS is a list of VAR=VALUE words
     nginx) dyno_start "$BENCH_WORK/$1.log" "bin/start-nginx gunicorn -w 4 --bind unix:/tmp/nginx.socket --log-level warning wsgi:application" ${NGINX_VARS:-} ;;
   esac
   dyno_wait_http / || { cat "$BENCH_WORK/$1.log" >&2; return 1; }
