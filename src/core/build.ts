@@ -41,9 +41,8 @@ export async function buildApp(req: BuildRequest): Promise<Installed[]> {
   const baseUrl = vendorBaseUrl(req.config, manifest.baseUrl);
 
   log.step(`Installing nginx, pgbouncer and stunnel for ${req.stack}`);
-  // What this build put into the app, taken back if a later step fails: a failed build leaves the
-  // directories as it found them.
-  // (The nginx -t run creates logs/nginx.)
+  // What this build put into the app (the nginx -t run creates logs/nginx), taken back if a later
+  // step fails: a failed build leaves the directories as it found them.
   const placed = [req.vendorDir, ...["bin", ".profile.d", "logs"].map((d) => join(req.appDir, d))].filter((d) => !existsSync(d));
   try {
     const installed = await placeArtifacts(req, artifacts, baseUrl, placed);

@@ -52,8 +52,8 @@ choice_var() {
   die "$name must be one of: $* (it is '$value')" "Fix it with: heroku config:set $name=$default"
 }
 
-# wait_for TIMEOUT_S DESCRIPTION PID TEST...: polls TEST every 50 ms until it succeeds; fails when
-# time is up or process PID has exited.
+# wait_for TIMEOUT_S DESCRIPTION PID TEST...: polls TEST every 10 ms (the poolers start in a few ms,
+# and the app starts only after them) until it succeeds; fails when time is up or PID has exited.
 wait_for() {
   local timeout=$1 what=$2 pid=$3 deadline
   shift 3
@@ -67,7 +67,7 @@ wait_for() {
       say "gave up waiting for $what after ${timeout} s"
       return 1
     fi
-    sleep 0.05
+    sleep 0.01
   done
 }
 
