@@ -201,28 +201,3 @@ CONF
   assert_success
   assert_line "q_user"
 }
-
-@test "a build directory the build cannot write to is a clear error, not a stack trace" {
-  local ro="$TEST_WORK/read-only-build" cache="$TEST_WORK/dyno-cache"
-  mkdir -p "$ro" "$cache" && chown "$DYNO_USER" "$cache" && chmod 555 "$ro"
-  mkdir -p "$TEST_WORK/env" && echo "$MIRROR_URL" >"$TEST_WORK/env/BUILDPACK_VENDOR_URL"
-  run as_dyno env STACK=heroku-24 PATH="$PATH" "$REPO/bin/compile" "$ro" "$cache" "$TEST_WORK/env"
-  assert_failure
-  assert_output --partial "cannot write"
-  assert_output --partial "permission denied"
-  refute_output --partial "    at "
-}
-
-@test "a full disk at compile time is a clear error, and the slug holds no half install" {
-  local full="$TEST_WORK/full"
-  mkdir -p "$full"
-  mount -t tmpfs -o size=3M tmpfs "$full"
-  run compile_app heroku-24 "$APP_SRC" "$full/build" "$BATS_TEST_TMPDIR/cache"
-  local left
-  left=$(ls -A "$full/build/vendor" 2>/dev/null || true)
-  umount "$full"
-  assert_failure
-  assert_output --partial "no space left on the device"
-  refute_output --partial "    at "
-  assert_equal "$left" ""
-}

@@ -90,10 +90,12 @@ for (const [path, why] of [
   ["/short", /transfer/],
   ["/stall", /transfer|Timeout/i],
 ] as const) {
-  test(`${path}: a clear failure, and nothing is left in the cache`, async () => {
+  test(`${path}: a clear failure, nothing is left in the cache, and a later good run succeeds`, async () => {
     const cacheDir = fresh();
     await assert.rejects(fetchVerified(target(path), { ...fast, cacheDir }), (e: Error) => why.test(e.message) && e.message.includes("a.tar.gz"));
     assert.deepEqual(readdirSync(cacheDir), []);
+    const later = await fetchVerified(target("/ok"), { ...fast, cacheDir });
+    assert.deepEqual(readFileSync(later.path), body);
   });
 }
 
