@@ -5,8 +5,11 @@
 
 MIN_NODE_MAJOR=16
 
+# `node --version` answers in milliseconds; running code would cost a full Node start (~0.1 s).
 node_is_usable() {
-  "$1" -e "process.exit(+process.versions.node.split('.')[0] >= $MIN_NODE_MAJOR ? 0 : 1)" >/dev/null 2>&1
+  local version
+  version=$("$1" --version 2>/dev/null) || return 1
+  [[ $version =~ ^v([0-9]+)\. ]] && ((BASH_REMATCH[1] >= MIN_NODE_MAJOR))
 }
 
 # vendor_base_url ENV_DIR: BUILDPACK_VENDOR_URL from the config vars, else the manifest's.

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from "crypto";
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from "fs";
 import { join } from "path";
-import { request } from "undici";
 import { UserError } from "./errors";
 import { Log, humanBytes } from "./log";
 import { sha256File } from "./sha256";
@@ -47,6 +46,8 @@ export function redactUrl(url: string): string {
 }
 
 async function attempt(target: DownloadTarget, tmp: string, opts: Required<Omit<DownloadOptions, "cacheDir" | "log">> & { log: Log }): Promise<void> {
+  // Loaded on the first download only: a build served from the cache never pays for undici's start-up.
+  const { request } = await import("undici");
   const res = await request(target.url, {
     method: "GET",
     maxRedirections: 5,
