@@ -157,8 +157,8 @@ setup() {
   refused "PGBOUNCER_LISTEN_PORT must be a whole number from 1 to 65535"
 }
 
-@test "PGBOUNCER_RESERVE_POOL_TIMEOUT with a leading zero and a fraction is still a number" {
-  # Accepted input, next to the refusals: 08.5 must not be read as a bad octal number.
+@test "PGBOUNCER_RESERVE_POOL_TIMEOUT that is not a number (while 08.5, with a leading zero, is one)" {
+  # Accepted input next to the refusal: 08.5 must not be read as a bad octal number.
   dyno_runs start-pgbouncer DATABASE_URL="$(url)" PGBOUNCER_RESERVE_POOL_TIMEOUT=abc
   refused "PGBOUNCER_RESERVE_POOL_TIMEOUT must be a number of seconds from 0 to 3600 (it is 'abc')"
   run as_dyno env -i PATH=/usr/bin:/bin PGBOUNCER_RESERVE_POOL_TIMEOUT=08.5 bash -c \
