@@ -22512,7 +22512,7 @@ var require_path_reservations = __commonJS({
     var assert = require("assert");
     var normalize = require_normalize_unicode();
     var stripSlashes = require_strip_trailing_slashes();
-    var { join: join8 } = require("path");
+    var { join: join9 } = require("path");
     var platform = process.env.TESTING_TAR_FAKE_PLATFORM || process.platform;
     var isWindows = platform === "win32";
     module2.exports = () => {
@@ -22521,7 +22521,7 @@ var require_path_reservations = __commonJS({
       const getDirs = (path) => {
         const dirs = path.split("/").slice(0, -1).reduce((set, path2) => {
           if (set.length) {
-            path2 = join8(set[set.length - 1], path2);
+            path2 = join9(set[set.length - 1], path2);
           }
           set.push(path2 || "/");
           return set;
@@ -22589,7 +22589,7 @@ var require_path_reservations = __commonJS({
       };
       const reserve = (paths, fn) => {
         paths = isWindows ? ["win32 parallelization disabled"] : paths.map((p) => {
-          return stripSlashes(join8(normalize(p))).toLowerCase();
+          return stripSlashes(join9(normalize(p))).toLowerCase();
         });
         const dirs = new Set(
           paths.map((path) => getDirs(path)).reduce((a, b) => a.concat(b))
@@ -25647,10 +25647,10 @@ var require_semver2 = __commonJS({
 });
 
 // src/main.ts
-var import_path8 = require("path");
+var import_path9 = require("path");
 
 // src/classic/compile.ts
-var import_path6 = require("path");
+var import_path7 = require("path");
 
 // src/core/config-vars.ts
 var import_fs = require("fs");
@@ -25704,16 +25704,90 @@ function vendorBaseUrl(config, manifestBaseUrl) {
 
 // src/core/build.ts
 var import_child_process = require("child_process");
-var import_fs7 = require("fs");
-var import_path5 = require("path");
+var import_fs8 = require("fs");
+var import_path6 = require("path");
 
 // src/core/install.ts
-var import_path3 = require("path");
+var import_path4 = require("path");
+
+// src/core/sbom.ts
+var import_fs2 = require("fs");
+var import_path2 = require("path");
+function sbomFacts(artifact, manifest) {
+  var _a;
+  const libraries = artifact.linked.map((name) => {
+    const lib = manifest.libraries.find((l) => l.name === name);
+    return `${name}@${(lib == null ? void 0 : lib.version) ?? "?"}`;
+  });
+  const patches = { [artifact.name]: [...((_a = artifact.debian) == null ? void 0 : _a.patches) ?? [], ...artifact.patches] };
+  for (const name of artifact.linked) {
+    const lib = manifest.libraries.find((l) => l.name === name);
+    patches[name] = lib ? [...lib.debian.patches, ...lib.patches] : [];
+  }
+  return { component: `${artifact.name}@${artifact.version}`, libraries: libraries.sort(), patches };
+}
+function factsOfBom(bom) {
+  const id = (c) => `${c.name}@${c.version}`;
+  const patchesOf = (c) => {
+    var _a;
+    return (((_a = c.pedigree) == null ? void 0 : _a.patches) ?? []).map((p) => p.diff.url);
+  };
+  const patches = { [bom.metadata.component.name]: patchesOf(bom.metadata.component) };
+  for (const c of bom.components) patches[c.name] = patchesOf(c);
+  return { component: id(bom.metadata.component), libraries: bom.components.map(id).sort(), patches };
+}
+function sbomDifferences(expected, actual) {
+  const out = [];
+  if (expected.component !== actual.component) out.push(`it describes ${actual.component}, the manifest pins ${expected.component}`);
+  const missing = expected.libraries.filter((l) => !actual.libraries.includes(l));
+  const extra = actual.libraries.filter((l) => !expected.libraries.includes(l));
+  if (missing.length) out.push(`it lacks ${missing.join(", ")}`);
+  if (extra.length) out.push(`it lists ${extra.join(", ")}, which the manifest does not link`);
+  for (const [name, list] of Object.entries(expected.patches)) {
+    const got = actual.patches[name];
+    if (got && JSON.stringify(got) !== JSON.stringify(list)) out.push(`${name}'s patches are [${got.join(", ")}], the manifest's [${list.join(", ")}]`);
+  }
+  return out;
+}
+function checkArtifactSbom(artifact, manifest, dir) {
+  var _a;
+  if (!artifact.sbom) return;
+  const path = (0, import_path2.join)(dir, artifact.sbom);
+  const hint = "The artifact and vendor-manifest.json were not built together: rebuild with `npm run vendor:build -- --update-manifest`.";
+  if (!(0, import_fs2.existsSync)(path)) throw new UserError(`${artifact.file} carries no ${artifact.sbom}`, hint);
+  let bom;
+  try {
+    bom = JSON.parse((0, import_fs2.readFileSync)(path, "utf8"));
+    if (bom.bomFormat !== "CycloneDX" || !((_a = bom.metadata) == null ? void 0 : _a.component) || !Array.isArray(bom.components)) throw new Error("not a CycloneDX BOM");
+  } catch (e) {
+    throw new UserError(`${artifact.file}: ${artifact.sbom} is unreadable (${e.message})`, hint);
+  }
+  const diffs = sbomDifferences(sbomFacts(artifact, manifest), factsOfBom(bom));
+  if (diffs.length) throw new UserError(`${artifact.file}: its SBOM disagrees with vendor-manifest.json: ${diffs.join("; ")}`, hint);
+}
+function layerBom(layerName, boms) {
+  var _a;
+  const byRef = /* @__PURE__ */ new Map();
+  for (const b of boms) for (const c of [b.metadata.component, ...b.components]) byRef.set(c["bom-ref"], c);
+  const ref = layerName;
+  return {
+    bomFormat: "CycloneDX",
+    specVersion: "1.5",
+    version: 1,
+    metadata: { timestamp: (_a = boms[0]) == null ? void 0 : _a.metadata.timestamp, component: { type: "application", "bom-ref": ref, name: layerName, version: "layer" } },
+    components: [...byRef.values()],
+    dependencies: [{ ref, dependsOn: boms.map((b) => b.metadata.component["bom-ref"]) }, ...boms.flatMap((b) => b.dependencies ?? [])],
+    vulnerabilities: boms.flatMap((b) => b.vulnerabilities ?? [])
+  };
+}
+function readArtifactSbom(artifact, dir) {
+  return artifact.sbom ? JSON.parse((0, import_fs2.readFileSync)((0, import_path2.join)(dir, artifact.sbom), "utf8")) : null;
+}
 
 // src/core/download.ts
 var import_crypto2 = require("crypto");
-var import_fs3 = require("fs");
-var import_path2 = require("path");
+var import_fs4 = require("fs");
+var import_path3 = require("path");
 
 // src/core/log.ts
 function consoleLog(out = process.stdout, err = process.stderr) {
@@ -25742,10 +25816,10 @@ function elapsed(startMs) {
 
 // src/core/sha256.ts
 var import_crypto = require("crypto");
-var import_fs2 = require("fs");
+var import_fs3 = require("fs");
 async function sha256File(path) {
   const hash = (0, import_crypto.createHash)("sha256");
-  for await (const chunk of (0, import_fs2.createReadStream)(path)) hash.update(chunk);
+  for await (const chunk of (0, import_fs3.createReadStream)(path)) hash.update(chunk);
   return hash.digest("hex");
 }
 
@@ -25782,7 +25856,7 @@ async function attempt(target, tmp, opts) {
     throw new AttemptError(`HTTP ${res.statusCode}`, retry);
   }
   const hash = (0, import_crypto2.createHash)("sha256");
-  const out = (0, import_fs3.createWriteStream)(tmp);
+  const out = (0, import_fs4.createWriteStream)(tmp);
   let received = 0;
   let nextReport = opts.progressAbove > 0 && target.size > opts.progressAbove ? 0.25 : Infinity;
   try {
@@ -25811,12 +25885,12 @@ async function attempt(target, tmp, opts) {
 var sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function fetchVerified(target, options) {
   const opts = { attempts: 4, stallMs: 3e4, backoffMs: 1e3, progressAbove: 10 * 1024 * 1024, ...options };
-  (0, import_fs3.mkdirSync)(opts.cacheDir, { recursive: true });
-  const path = (0, import_path2.join)(opts.cacheDir, target.file);
-  if ((0, import_fs3.existsSync)(path)) {
+  (0, import_fs4.mkdirSync)(opts.cacheDir, { recursive: true });
+  const path = (0, import_path3.join)(opts.cacheDir, target.file);
+  if ((0, import_fs4.existsSync)(path)) {
     if (await sha256File(path) === target.sha256) return { path, downloaded: false };
     opts.log.warn(`cached ${target.file} does not match its sha256: replacing it`);
-    (0, import_fs3.rmSync)(path, { force: true });
+    (0, import_fs4.rmSync)(path, { force: true });
   }
   const tmp = `${path}.part-${process.pid}-${(0, import_crypto2.randomBytes)(6).toString("hex")}`;
   let last = "";
@@ -25824,10 +25898,10 @@ async function fetchVerified(target, options) {
     for (let i = 1; i <= opts.attempts; i++) {
       try {
         await attempt(target, tmp, opts);
-        (0, import_fs3.renameSync)(tmp, path);
+        (0, import_fs4.renameSync)(tmp, path);
         return { path, downloaded: true };
       } catch (e) {
-        (0, import_fs3.rmSync)(tmp, { force: true });
+        (0, import_fs4.rmSync)(tmp, { force: true });
         if (!(e instanceof AttemptError)) throw e;
         last = e.message;
         if (!e.retry || i === opts.attempts) break;
@@ -25837,7 +25911,7 @@ async function fetchVerified(target, options) {
       }
     }
   } finally {
-    (0, import_fs3.rmSync)(tmp, { force: true });
+    (0, import_fs4.rmSync)(tmp, { force: true });
   }
   throw new UserError(
     `could not download ${target.file} from ${redactUrl(target.url)}: ${last}`,
@@ -25846,7 +25920,7 @@ async function fetchVerified(target, options) {
 }
 
 // src/core/extract.ts
-var import_fs4 = require("fs");
+var import_fs5 = require("fs");
 var tar = __toESM(require_tar());
 async function extractArtifact(archive, dest) {
   const problems = [];
@@ -25862,7 +25936,7 @@ async function extractArtifact(archive, dest) {
   });
   if (problems.length) throw new UserError(`refusing to unpack ${archive}:
 ${problems.join("\n")}`);
-  (0, import_fs4.mkdirSync)(dest, { recursive: true });
+  (0, import_fs5.mkdirSync)(dest, { recursive: true });
   await tar.x({ file: archive, cwd: dest, preservePaths: false, strict: true, noChmod: false, preserveOwner: false });
   return entries;
 }
@@ -25876,10 +25950,11 @@ async function installArtifacts(artifacts, destRoot, opts) {
       { url: `${opts.baseUrl}/${artifact.file}`, file: artifact.file, sha256: artifact.sha256, size: artifact.size },
       { cacheDir: opts.cacheDir, log: opts.log }
     );
-    const dir = (0, import_path3.join)(destRoot, artifact.name);
+    const dir = (0, import_path4.join)(destRoot, artifact.name);
     await extractArtifact(path, dir);
+    checkArtifactSbom(artifact, opts.manifest, dir);
     opts.log.detail(
-      `${artifact.name} ${artifact.version}: ${humanBytes(artifact.size)}, ${downloaded ? "downloaded" : "from cache"}, sha256 verified (${elapsed(started)})`
+      `${artifact.name} ${artifact.version}: ${humanBytes(artifact.size)}, ${downloaded ? "downloaded" : "from cache"}, sha256 verified${artifact.sbom ? ", SBOM matches" : ""} (${elapsed(started)})`
     );
     installed.push({ artifact, dir, downloaded });
   }
@@ -25887,46 +25962,46 @@ async function installArtifacts(artifacts, destRoot, opts) {
 }
 
 // src/core/layout.ts
-var import_fs5 = require("fs");
-var import_path4 = require("path");
+var import_fs6 = require("fs");
+var import_path5 = require("path");
 var RUNTIME_HOME = "vendor/nginx-pgbouncer";
 function copyTree(from, to) {
-  (0, import_fs5.mkdirSync)(to, { recursive: true });
-  for (const name of (0, import_fs5.readdirSync)(from)) {
-    const src = (0, import_path4.join)(from, name);
-    const dst = (0, import_path4.join)(to, name);
-    if ((0, import_fs5.statSync)(src).isDirectory()) copyTree(src, dst);
+  (0, import_fs6.mkdirSync)(to, { recursive: true });
+  for (const name of (0, import_fs6.readdirSync)(from)) {
+    const src = (0, import_path5.join)(from, name);
+    const dst = (0, import_path5.join)(to, name);
+    if ((0, import_fs6.statSync)(src).isDirectory()) copyTree(src, dst);
     else {
-      (0, import_fs5.copyFileSync)(src, dst);
-      (0, import_fs5.chmodSync)(dst, (0, import_fs5.statSync)(src).mode & 511);
+      (0, import_fs6.copyFileSync)(src, dst);
+      (0, import_fs6.chmodSync)(dst, (0, import_fs6.statSync)(src).mode & 511);
     }
   }
 }
 function layOutRuntime(runtimeDir, slugDir, log) {
-  const binDir = (0, import_path4.join)(slugDir, "bin");
-  (0, import_fs5.mkdirSync)(binDir, { recursive: true });
+  const binDir = (0, import_path5.join)(slugDir, "bin");
+  (0, import_fs6.mkdirSync)(binDir, { recursive: true });
   const scripts = [];
   const written = [];
-  for (const name of (0, import_fs5.readdirSync)((0, import_path4.join)(runtimeDir, "bin")).sort()) {
-    const src = (0, import_path4.join)(runtimeDir, "bin", name);
-    const dst = (0, import_path4.join)(binDir, name);
-    if ((0, import_fs5.existsSync)(dst) && !(0, import_fs5.readFileSync)(dst).equals((0, import_fs5.readFileSync)(src))) {
+  for (const name of (0, import_fs6.readdirSync)((0, import_path5.join)(runtimeDir, "bin")).sort()) {
+    const src = (0, import_path5.join)(runtimeDir, "bin", name);
+    const dst = (0, import_path5.join)(binDir, name);
+    if ((0, import_fs6.existsSync)(dst) && !(0, import_fs6.readFileSync)(dst).equals((0, import_fs6.readFileSync)(src))) {
       log.warn(`bin/${name} is the app's own: keeping it, not installing ours`);
       continue;
     }
-    (0, import_fs5.copyFileSync)(src, dst);
-    (0, import_fs5.chmodSync)(dst, 493);
+    (0, import_fs6.copyFileSync)(src, dst);
+    (0, import_fs6.chmodSync)(dst, 493);
     scripts.push(`bin/${name}`);
     written.push(dst);
   }
-  written.push((0, import_path4.join)(slugDir, RUNTIME_HOME));
+  written.push((0, import_path5.join)(slugDir, RUNTIME_HOME));
   for (const sub of ["lib", "conf"]) {
-    if ((0, import_fs5.existsSync)((0, import_path4.join)(runtimeDir, sub))) copyTree((0, import_path4.join)(runtimeDir, sub), (0, import_path4.join)(slugDir, RUNTIME_HOME, sub));
+    if ((0, import_fs6.existsSync)((0, import_path5.join)(runtimeDir, sub))) copyTree((0, import_path5.join)(runtimeDir, sub), (0, import_path5.join)(slugDir, RUNTIME_HOME, sub));
   }
-  (0, import_fs5.mkdirSync)((0, import_path4.join)(slugDir, ".profile.d"), { recursive: true });
-  const profile = (0, import_path4.join)(slugDir, ".profile.d", "nginx-pgbouncer.sh");
+  (0, import_fs6.mkdirSync)((0, import_path5.join)(slugDir, ".profile.d"), { recursive: true });
+  const profile = (0, import_path5.join)(slugDir, ".profile.d", "nginx-pgbouncer.sh");
   written.push(profile);
-  (0, import_fs5.writeFileSync)(
+  (0, import_fs6.writeFileSync)(
     profile,
     '# Added by heroku-buildpack-nginx-pgbouncer: its binaries on PATH for one-off dynos and scripts.\nexport PATH="$HOME/vendor/nginx/bin:$HOME/vendor/pgbouncer/bin:$HOME/vendor/stunnel/bin:$PATH"\n'
   );
@@ -25934,7 +26009,7 @@ function layOutRuntime(runtimeDir, slugDir, log) {
 }
 
 // src/core/manifest.ts
-var import_fs6 = require("fs");
+var import_fs7 = require("fs");
 var semver = __toESM(require_semver2());
 var SUPPORTED_STACKS = ["cedar-14", "heroku-20", "heroku-22", "heroku-24", "heroku-26"];
 var COMPONENTS = ["nginx", "pgbouncer", "stunnel", "node"];
@@ -25992,6 +26067,8 @@ function validateManifest(raw) {
     files.add(file);
     const sha256 = str(o, "sha256", where);
     if (!SHA256.test(sha256)) fail(where, `"sha256" must be 64 lowercase hex digits`);
+    const sbom = o.sbom;
+    if (sbom !== void 0 && (typeof sbom !== "string" || sbom === "" || sbom.includes("/"))) fail(where, `"sbom" must be a file name at the artifact's root`);
     const size = o.size;
     if (typeof size !== "number" || !Number.isInteger(size) || size <= 0) fail(where, `"size" must be a positive integer`);
     return {
@@ -26004,13 +26081,20 @@ function validateManifest(raw) {
       source: source(o.source, `${where}.source`),
       debian: o.debian === null ? null : debian(o.debian, `${where}.debian`),
       patches: strList(o.patches ?? [], `${where}.patches`),
-      linked: strList(o.linked ?? [], `${where}.linked`)
+      linked: strList(o.linked ?? [], `${where}.linked`),
+      ...typeof sbom === "string" ? { sbom } : {}
     };
   });
   const libraries = (Array.isArray(m.libraries) ? m.libraries : []).map((l, i) => {
     const where = `libraries[${i}]`;
     const o = obj(l, where);
-    return { name: str(o, "name", where), version: str(o, "version", where), source: source(o.source, `${where}.source`), debian: debian(o.debian, `${where}.debian`) };
+    return {
+      name: str(o, "name", where),
+      version: str(o, "version", where),
+      source: source(o.source, `${where}.source`),
+      debian: debian(o.debian, `${where}.debian`),
+      patches: strList(o.patches ?? [], `${where}.patches`)
+    };
   });
   for (const a of artifacts) {
     for (const lib of a.linked) {
@@ -26030,7 +26114,7 @@ function validateManifest(raw) {
 function loadManifest(path) {
   let text;
   try {
-    text = (0, import_fs6.readFileSync)(path, "utf8");
+    text = (0, import_fs7.readFileSync)(path, "utf8");
   } catch {
     throw new UserError(`cannot read the vendor manifest at ${path}`, "The buildpack checkout is incomplete; clone it again.");
   }
@@ -26096,45 +26180,45 @@ function runtimeArtifacts(manifest, stack, config) {
 async function buildApp(req) {
   const started = Date.now();
   const { log } = req;
-  const manifest = loadManifest((0, import_path5.join)(req.buildpackDir, "vendor-manifest.json"));
+  const manifest = loadManifest((0, import_path6.join)(req.buildpackDir, "vendor-manifest.json"));
   const artifacts = runtimeArtifacts(manifest, req.stack, req.config);
   const baseUrl = vendorBaseUrl(req.config, manifest.baseUrl);
   log.step(`Installing nginx, pgbouncer and stunnel for ${req.stack}`);
-  const placed = [req.vendorDir, ...["bin", ".profile.d", "logs"].map((d) => (0, import_path5.join)(req.appDir, d))].filter((d) => !(0, import_fs7.existsSync)(d));
+  const placed = [req.vendorDir, ...["bin", ".profile.d", "logs"].map((d) => (0, import_path6.join)(req.appDir, d))].filter((d) => !(0, import_fs8.existsSync)(d));
   try {
-    const installed = await placeArtifacts(req, artifacts, baseUrl, placed);
+    const installed = await placeArtifacts(req, manifest, artifacts, baseUrl, placed);
     log.step("Installing start scripts");
-    const { scripts, written } = layOutRuntime((0, import_path5.join)(req.buildpackDir, "src/runtime"), req.appDir, log);
+    const { scripts, written } = layOutRuntime((0, import_path6.join)(req.buildpackDir, "src/runtime"), req.appDir, log);
     placed.push(...written);
     log.detail(scripts.join(", "));
     checkNginxConfig(req.appDir, req.vendorDir, log);
     log.step(`Done in ${elapsed(started)}`);
     return installed;
   } catch (e) {
-    for (const p of placed) (0, import_fs7.rmSync)(p, { recursive: true, force: true });
+    for (const p of placed) (0, import_fs8.rmSync)(p, { recursive: true, force: true });
     throw e;
   }
 }
-async function placeArtifacts(req, artifacts, baseUrl, placed) {
-  const staging = (0, import_path5.join)(req.vendorDir, `.nginx-pgbouncer-staging-${process.pid}`);
+async function placeArtifacts(req, manifest, artifacts, baseUrl, placed) {
+  const staging = (0, import_path6.join)(req.vendorDir, `.nginx-pgbouncer-staging-${process.pid}`);
   try {
-    (0, import_fs7.mkdirSync)(staging, { recursive: true });
-    const installed = await installArtifacts(artifacts, staging, { baseUrl, cacheDir: req.downloadCacheDir, log: req.log });
+    (0, import_fs8.mkdirSync)(staging, { recursive: true });
+    const installed = await installArtifacts(artifacts, staging, { baseUrl, manifest, cacheDir: req.downloadCacheDir, log: req.log });
     for (const i of installed) {
-      const final = (0, import_path5.join)(req.vendorDir, i.artifact.name);
-      (0, import_fs7.rmSync)(final, { recursive: true, force: true });
-      (0, import_fs7.renameSync)((0, import_path5.join)(staging, i.artifact.name), final);
+      const final = (0, import_path6.join)(req.vendorDir, i.artifact.name);
+      (0, import_fs8.rmSync)(final, { recursive: true, force: true });
+      (0, import_fs8.renameSync)((0, import_path6.join)(staging, i.artifact.name), final);
       placed.push(final);
       i.dir = final;
     }
     return installed;
   } finally {
-    (0, import_fs7.rmSync)(staging, { recursive: true, force: true });
+    (0, import_fs8.rmSync)(staging, { recursive: true, force: true });
   }
 }
 function checkNginxConfig(appDir, vendorDir, log) {
-  const script = (0, import_path5.join)(appDir, "bin/start-nginx");
-  if (!(0, import_fs7.existsSync)(script)) return;
+  const script = (0, import_path6.join)(appDir, "bin/start-nginx");
+  if (!(0, import_fs8.existsSync)(script)) return;
   log.step("Checking the nginx configuration");
   const r = (0, import_child_process.spawnSync)("bash", [script, "--check-config"], {
     cwd: appDir,
@@ -26159,18 +26243,18 @@ async function compile(args, buildpackDir, log) {
     stack: process.env.STACK ?? "",
     config: readConfigVars(envDir),
     appDir: buildDir,
-    vendorDir: (0, import_path6.join)(buildDir, "vendor"),
-    downloadCacheDir: (0, import_path6.join)(cacheDir, "nginx-pgbouncer", "downloads"),
+    vendorDir: (0, import_path7.join)(buildDir, "vendor"),
+    downloadCacheDir: (0, import_path7.join)(cacheDir, "nginx-pgbouncer", "downloads"),
     log
   });
 }
 
 // src/cnb/build.ts
-var import_fs9 = require("fs");
-var import_path7 = require("path");
+var import_fs10 = require("fs");
+var import_path8 = require("path");
 
 // src/cnb/layer-toml.ts
-var import_fs8 = require("fs");
+var import_fs9 = require("fs");
 var quote = (s) => JSON.stringify(s);
 function formatLayerToml(t2) {
   const meta = Object.keys(t2.metadata).sort().map((k) => `${quote(k)} = ${quote(t2.metadata[k])}`);
@@ -26184,10 +26268,10 @@ ${meta.join("\n")}
 `;
 }
 function readLayerMetadata(path) {
-  if (!(0, import_fs8.existsSync)(path)) return null;
+  if (!(0, import_fs9.existsSync)(path)) return null;
   const meta = {};
   let section = "";
-  for (const line of (0, import_fs8.readFileSync)(path, "utf8").split("\n")) {
+  for (const line of (0, import_fs9.readFileSync)(path, "utf8").split("\n")) {
     const header = /^\s*\[([^\]]+)\]\s*$/.exec(line);
     if (header) {
       section = header[1].trim();
@@ -26211,32 +26295,34 @@ async function cnbBuild(args, buildpackDir, log) {
   if (!layersDir || !platformDir) throw new UserError("bin/build needs the layers and platform directories", "The CNB lifecycle passes them; run it through pack or a lifecycle.");
   const appDir = process.cwd();
   const stack = process.env.STACK ?? "";
-  const config = readConfigVars((0, import_fs9.existsSync)((0, import_path7.join)(platformDir, "env")) ? (0, import_path7.join)(platformDir, "env") : void 0);
-  const manifest = loadManifest((0, import_path7.join)(buildpackDir, "vendor-manifest.json"));
+  const config = readConfigVars((0, import_fs10.existsSync)((0, import_path8.join)(platformDir, "env")) ? (0, import_path8.join)(platformDir, "env") : void 0);
+  const manifest = loadManifest((0, import_path8.join)(buildpackDir, "vendor-manifest.json"));
   const artifacts = runtimeArtifacts(manifest, stack, config);
   const wanted = { stack };
   for (const a of artifacts) wanted[`${a.name}.sha256`] = a.sha256;
-  const layer = (0, import_path7.join)(layersDir, LAYER);
+  const layer = (0, import_path8.join)(layersDir, LAYER);
   const restored = readLayerMetadata(`${layer}.toml`);
-  const reusable = restored !== null && (0, import_fs9.existsSync)(layer) && sameMetadata(restored, wanted);
+  const reusable = restored !== null && (0, import_fs10.existsSync)(layer) && sameMetadata(restored, wanted);
   if (reusable) {
     log.step("Reusing the cached nginx, pgbouncer and stunnel layer");
     for (const a of artifacts) log.detail(`${a.name} ${a.version}: unchanged`);
-    layOutRuntime((0, import_path7.join)(buildpackDir, "src/runtime"), appDir, log);
+    layOutRuntime((0, import_path8.join)(buildpackDir, "src/runtime"), appDir, log);
   } else {
     if (restored !== null) log.step("The pinned artifacts changed: rebuilding the layer");
-    (0, import_fs9.rmSync)(layer, { recursive: true, force: true });
-    (0, import_fs9.mkdirSync)(layer, { recursive: true });
-    const downloads = (0, import_path7.join)(layersDir, DOWNLOADS_LAYER);
+    (0, import_fs10.rmSync)(layer, { recursive: true, force: true });
+    (0, import_fs10.mkdirSync)(layer, { recursive: true });
+    const downloads = (0, import_path8.join)(layersDir, DOWNLOADS_LAYER);
     await buildApp({ buildpackDir, stack, config, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
-    (0, import_fs9.writeFileSync)(`${downloads}.toml`, formatLayerToml({ types: { launch: false, build: false, cache: true }, metadata: {} }));
+    (0, import_fs10.writeFileSync)(`${downloads}.toml`, formatLayerToml({ types: { launch: false, build: false, cache: true }, metadata: {} }));
   }
-  const envLaunch = (0, import_path7.join)(layer, "env.launch");
-  (0, import_fs9.mkdirSync)(envLaunch, { recursive: true });
-  (0, import_fs9.writeFileSync)((0, import_path7.join)(envLaunch, "NGINX_PGBOUNCER_VENDOR.override"), layer);
-  (0, import_fs9.writeFileSync)((0, import_path7.join)(envLaunch, "PATH.prepend"), ["nginx", "pgbouncer", "stunnel"].map((n) => (0, import_path7.join)(layer, n, "bin")).join(":"));
-  (0, import_fs9.writeFileSync)((0, import_path7.join)(envLaunch, "PATH.delim"), ":");
-  (0, import_fs9.writeFileSync)(`${layer}.toml`, formatLayerToml({ types: { launch: true, build: false, cache: true }, metadata: wanted }));
+  const envLaunch = (0, import_path8.join)(layer, "env.launch");
+  (0, import_fs10.mkdirSync)(envLaunch, { recursive: true });
+  (0, import_fs10.writeFileSync)((0, import_path8.join)(envLaunch, "NGINX_PGBOUNCER_VENDOR.override"), layer);
+  (0, import_fs10.writeFileSync)((0, import_path8.join)(envLaunch, "PATH.prepend"), ["nginx", "pgbouncer", "stunnel"].map((n) => (0, import_path8.join)(layer, n, "bin")).join(":"));
+  (0, import_fs10.writeFileSync)((0, import_path8.join)(envLaunch, "PATH.delim"), ":");
+  (0, import_fs10.writeFileSync)(`${layer}.toml`, formatLayerToml({ types: { launch: true, build: false, cache: true }, metadata: wanted }));
+  const boms = artifacts.map((a) => readArtifactSbom(a, (0, import_path8.join)(layer, a.name))).filter((b) => b !== null);
+  if (boms.length) (0, import_fs10.writeFileSync)(`${layer}.sbom.cdx.json`, JSON.stringify(layerBom(LAYER, boms), null, 2) + "\n");
 }
 function sameMetadata(a, b) {
   const keys = Object.keys(a).sort();
@@ -26253,7 +26339,7 @@ var FS_ERRORS = {
 };
 async function main(argv) {
   const log = consoleLog();
-  const buildpackDir = process.env.BUILDPACK_DIR ?? (0, import_path8.dirname)(__dirname);
+  const buildpackDir = process.env.BUILDPACK_DIR ?? (0, import_path9.dirname)(__dirname);
   const [command, ...args] = argv;
   try {
     if (command === "compile") await compile(args, buildpackDir, log);

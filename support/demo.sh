@@ -1,42 +1,130 @@
 #!/usr/bin/env bash
-# `npm run demo`: compiles example/ (a small Django app with the reference article's Procfile)
-# with this buildpack against a loopback mirror of the vendor artifacts, moves the slug as Heroku
-# does, boots its web process as a non-root dyno user with a TLS-only PostgreSQL behind it, and
-# prints the URL. Ctrl-C stops the dyno the way Heroku does (SIGTERM to every process).
+# `npm run demo [-- --check]`: compiles example/ (a small Django app with the reference article's
+# Procfile) with this buildpack against a loopback mirror of the vendor artifacts, moves the slug as
+# Heroku does, boots its web process as a non-root dyno user with a TLS-only PostgreSQL behind it,
+# and prints the URL. Ctrl-C stops the dyno the way Heroku does (SIGTERM to every process).
+#
+# --check: the same, without a person: asks / and /db, requires 200 from both and a TLS server
+# connection behind the pooler, stops everything, and fails if any of it is still running.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
+# shellcheck source=support/vendor/lib.sh
+. support/vendor/lib.sh
+
+CHECK=0
+case ${1:-} in
+  --check) CHECK=1 ;;
+  "") ;;
+  *) echo "usage: npm run demo [-- --check]" >&2; exit 2 ;;
+esac
+# Fixed ports, all below the kernel's ephemeral range (32768 and up), so no outgoing connection
+# can hold one.
 PORT=${PORT:-5000}
+MIRROR_PORT=8769
+PG_PORT=15439
 WORK=${DEMO_DIR:-/tmp/hbnp-demo}
+DYNO_USER=dyno
+MIRROR_PID=
+DYNO_PID=
 
-echo "-----> Preparing this machine (Debian packages, npm packages, vendor artifacts)"
-bash support/setup-host.sh
-[[ -d node_modules ]] || npm ci --no-audit --no-fund >/dev/null
-npm run -s vendor:build | tail -n 1
+prepare_machine() {
+  step "Preparing this machine (Debian packages, npm packages, vendor artifacts)"
+  bash support/setup-host.sh
+  [[ -d node_modules ]] || npm ci --no-audit --no-fund >/dev/null
+  npm run -s vendor:build
+}
 
-rm -rf "$WORK/build" "$WORK/app" "$WORK/env" && mkdir -p "$WORK/env" && chmod 755 "$WORK"
-DATABASE_URL=$(test/support/pg.sh start "$WORK/pg" 55439)
-python3 -m http.server 8769 --bind 127.0.0.1 --directory dist/vendor >/dev/null 2>&1 &
-mirror=$!
-trap 'kill $mirror 2>/dev/null || true' EXIT
-sleep 0.5
-echo "http://127.0.0.1:8769" >"$WORK/env/BUILDPACK_VENDOR_URL"
-cp -r example "$WORK/build"
-STACK=heroku-24 bin/compile "$WORK/build" "$WORK/cache" "$WORK/env"
-mv "$WORK/build" "$WORK/app" && chown -R dyno "$WORK/app"
+start_services() {
+  rm -rf "$WORK/build" "$WORK/app" "$WORK/env" && mkdir -p "$WORK/env" && chmod 755 "$WORK"
+  DATABASE_URL=$(test/support/pg.sh start "$WORK/pg" "$PG_PORT")
+  python3 -m http.server "$MIRROR_PORT" --bind 127.0.0.1 --directory dist/vendor >/dev/null 2>&1 &
+  MIRROR_PID=$!
+  local _
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$MIRROR_PORT") 2>/dev/null && break; sleep 0.05; done
+  echo "http://127.0.0.1:$MIRROR_PORT" >"$WORK/env/BUILDPACK_VENDOR_URL"
+}
 
-web=$(sed -n 's/^web: *//p' "$WORK/app/Procfile")
-echo "-----> Booting web: $web"
-rm -f /tmp/nginx.socket /tmp/app-initialized
-: >"$WORK/web.log" && chown dyno "$WORK/web.log"
-runuser -u dyno -- env -i PATH=/usr/bin:/bin HOME="$WORK/app" PORT="$PORT" DATABASE_URL="$DATABASE_URL" \
-  setsid bash -c "cd '$WORK/app' && exec $web" > >(tee -a "$WORK/web.log") 2>&1 &
-dyno=$!
-stop() { pkill -TERM -u dyno || true; wait "$dyno" 2>/dev/null || true; }
-trap 'stop; kill $mirror 2>/dev/null || true' EXIT
-for _ in $(seq 600); do curl -fsS "http://127.0.0.1:$PORT/" >/dev/null 2>&1 && break; sleep 0.1; done
-echo
-echo "-----> The example app is up: http://127.0.0.1:$PORT/  (and /db: one query through the pooler)"
-curl -fsS "http://127.0.0.1:$PORT/db" || true
-echo "       Ctrl-C to stop the dyno."
-wait "$dyno" || true
+compile_example() {
+  cp -r example "$WORK/build"
+  STACK=heroku-24 bin/compile "$WORK/build" "$WORK/cache" "$WORK/env"
+  mv "$WORK/build" "$WORK/app" && chown -R "$DYNO_USER" "$WORK/app"
+}
+
+boot_web() {
+  local web
+  web=$(sed -n 's/^web: *//p' "$WORK/app/Procfile")
+  step "Booting web: $web"
+  rm -f /tmp/nginx.socket /tmp/app-initialized
+  : >"$WORK/web.log" && chown "$DYNO_USER" "$WORK/web.log"
+  runuser -u "$DYNO_USER" -- env -i PATH=/usr/bin:/bin HOME="$WORK/app" PORT="$PORT" DATABASE_URL="$DATABASE_URL" \
+    setsid bash -c "cd '$WORK/app' && exec $web" > >(tee -a "$WORK/web.log") 2>&1 &
+  DYNO_PID=$!
+  local _
+  for _ in $(seq 600); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null && return 0
+    kill -0 "$DYNO_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "demo: the web process did not answer on port $PORT; its output is in $WORK/web.log" >&2
+  return 1
+}
+
+# check_answers: / and /db answer 200, and /db's query went through the pooler over TLS.
+check_answers() {
+  local db
+  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/" || { echo "demo: / did not answer 200" >&2; return 1; }
+  db=$(curl -fsS "http://127.0.0.1:$PORT/db") || { echo "demo: /db did not answer 200" >&2; return 1; }
+  detail "/db: $db"
+  [[ $db == *'"tls": true'* && $db == *'"via": "/tmp/pgbouncer.'* ]] ||
+    { echo "demo: /db did not go through the pooler over TLS" >&2; return 1; }
+}
+
+# stop_all: the dyno as Heroku stops one (SIGTERM to all, SIGKILL 30 s later), then our services.
+stop_all() {
+  local _
+  if [[ -n $DYNO_PID ]]; then
+    pkill -TERM -u "$DYNO_USER" || true
+    for _ in $(seq 300); do pgrep -u "$DYNO_USER" >/dev/null || break; sleep 0.1; done
+    pkill -KILL -u "$DYNO_USER" || true
+    wait "$DYNO_PID" 2>/dev/null || true
+    DYNO_PID=
+  fi
+  [[ -z $MIRROR_PID ]] || { kill "$MIRROR_PID" 2>/dev/null || true; wait "$MIRROR_PID" 2>/dev/null || true; MIRROR_PID=; }
+  test/support/pg.sh stop "$WORK/pg"
+}
+
+# check_nothing_left: no process of the dyno, the mirror or the database outlives the demo.
+check_nothing_left() {
+  local left
+  left=$(ps -u "$DYNO_USER" -o pid=,args= || true)
+  left+=$(pgrep -af "http.server $MIRROR_PORT" || true)
+  left+=$(pgrep -af "postgres.*-D $WORK/pg/data" || true)
+  if [[ -n $left ]]; then
+    printf 'demo: still running after the stop:\n%s\n' "$left" >&2
+    return 1
+  fi
+  detail "stopped: nothing left running"
+}
+
+main() {
+  prepare_machine
+  trap stop_all EXIT
+  start_services
+  compile_example
+  boot_web
+  step "The example app is up: http://127.0.0.1:$PORT/  (and /db: one query through the pooler)"
+  if ((CHECK)); then
+    check_answers
+    stop_all
+    trap - EXIT
+    check_nothing_left
+    step "Demo check passed"
+  else
+    curl -fsS "http://127.0.0.1:$PORT/db" || true
+    detail "Ctrl-C to stop the dyno."
+    wait "$DYNO_PID" || true
+  fi
+}
+
+main "$@"

@@ -13,5 +13,7 @@ bash support/vendor/setup-build-host.sh
 apt-get install -y -qq --no-install-recommends \
   shellcheck postgresql postgresql-client openssl python3 gunicorn python3-django python3-psycopg2 \
   python3-dj-database-url python3-django-q python3-waitress uwsgi uwsgi-plugin-python3 \
-  curl procps util-linux file bc wrk >/dev/null
+  curl procps util-linux file bc wrk \
+  python3-pytest python3-pytest-xdist python3-pytest-asyncio python3-pytest-timeout python3-psycopg \
+  python3-filelock >/dev/null
 id dyno >/dev/null 2>&1 || useradd -m -s /bin/bash dyno

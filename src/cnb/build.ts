@@ -6,6 +6,7 @@ import { UserError } from "../core/errors";
 import { layOutRuntime } from "../core/layout";
 import { Log } from "../core/log";
 import { loadManifest } from "../core/manifest";
+import { CdxBom, layerBom, readArtifactSbom } from "../core/sbom";
 import { formatLayerToml, readLayerMetadata } from "./layer-toml";
 
 const LAYER = "nginx-pgbouncer";
@@ -52,6 +53,9 @@ export async function cnbBuild(args: string[], buildpackDir: string, log: Log): 
   writeFileSync(join(envLaunch, "PATH.prepend"), ["nginx", "pgbouncer", "stunnel"].map((n) => join(layer, n, "bin")).join(":"));
   writeFileSync(join(envLaunch, "PATH.delim"), ":");
   writeFileSync(`${layer}.toml`, formatLayerToml({ types: { launch: true, build: false, cache: true }, metadata: wanted }));
+  // The lifecycle exports <layer>.sbom.cdx.json into the image's SBOM (buildpack.toml: sbom-formats).
+  const boms = artifacts.map((a) => readArtifactSbom(a, join(layer, a.name))).filter((b): b is CdxBom => b !== null);
+  if (boms.length) writeFileSync(`${layer}.sbom.cdx.json`, JSON.stringify(layerBom(LAYER, boms), null, 2) + "\n");
 }
 
 function sameMetadata(a: Record<string, string>, b: Record<string, string>): boolean {

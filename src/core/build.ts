@@ -45,7 +45,7 @@ export async function buildApp(req: BuildRequest): Promise<Installed[]> {
   // step fails: a failed build leaves the directories as it found them.
   const placed = [req.vendorDir, ...["bin", ".profile.d", "logs"].map((d) => join(req.appDir, d))].filter((d) => !existsSync(d));
   try {
-    const installed = await placeArtifacts(req, artifacts, baseUrl, placed);
+    const installed = await placeArtifacts(req, manifest, artifacts, baseUrl, placed);
     log.step("Installing start scripts");
     const { scripts, written } = layOutRuntime(join(req.buildpackDir, "src/runtime"), req.appDir, log);
     placed.push(...written);
@@ -63,11 +63,11 @@ export async function buildApp(req: BuildRequest): Promise<Installed[]> {
  * Binaries are unpacked into a staging directory and moved into place only when all of them are
  * good; each one moved is recorded in `placed`.
  */
-async function placeArtifacts(req: BuildRequest, artifacts: Artifact[], baseUrl: string, placed: string[]): Promise<Installed[]> {
+async function placeArtifacts(req: BuildRequest, manifest: Manifest, artifacts: Artifact[], baseUrl: string, placed: string[]): Promise<Installed[]> {
   const staging = join(req.vendorDir, `.nginx-pgbouncer-staging-${process.pid}`);
   try {
     mkdirSync(staging, { recursive: true });
-    const installed = await installArtifacts(artifacts, staging, { baseUrl, cacheDir: req.downloadCacheDir, log: req.log });
+    const installed = await installArtifacts(artifacts, staging, { baseUrl, manifest, cacheDir: req.downloadCacheDir, log: req.log });
     for (const i of installed) {
       const final = join(req.vendorDir, i.artifact.name);
       rmSync(final, { recursive: true, force: true });

@@ -1,11 +1,14 @@
 import { join } from "path";
-import { Artifact } from "./manifest";
+import { Artifact, Manifest } from "./manifest";
+import { checkArtifactSbom } from "./sbom";
 import { fetchVerified } from "./download";
 import { extractArtifact } from "./extract";
 import { Log, elapsed, humanBytes } from "./log";
 
 export interface InstallOptions {
   baseUrl: string;
+  /** What the artifacts' SBOMs are held to. */
+  manifest: Manifest;
   /** Where verified downloads are kept between builds. */
   cacheDir: string;
   log: Log;
@@ -28,8 +31,9 @@ export async function installArtifacts(artifacts: Artifact[], destRoot: string, 
     );
     const dir = join(destRoot, artifact.name);
     await extractArtifact(path, dir);
+    checkArtifactSbom(artifact, opts.manifest, dir);
     opts.log.detail(
-      `${artifact.name} ${artifact.version}: ${humanBytes(artifact.size)}, ${downloaded ? "downloaded" : "from cache"}, sha256 verified (${elapsed(started)})`,
+      `${artifact.name} ${artifact.version}: ${humanBytes(artifact.size)}, ${downloaded ? "downloaded" : "from cache"}, sha256 verified${artifact.sbom ? ", SBOM matches" : ""} (${elapsed(started)})`,
     );
     installed.push({ artifact, dir, downloaded });
   }

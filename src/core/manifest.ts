@@ -40,6 +40,8 @@ export interface Artifact {
   patches: string[];
   /** Libraries linked into the binary, by name in `libraries`. */
   linked: string[];
+  /** The CycloneDX SBOM inside the artifact (native artifacts), relative to its root. */
+  sbom?: string;
 }
 
 export interface Library {
@@ -47,6 +49,8 @@ export interface Library {
   version: string;
   source: SourcePin;
   debian: DebianPin;
+  /** Our own patches, under support/vendor/patches/, applied after Debian's. */
+  patches: string[];
 }
 
 export interface Manifest {
@@ -119,6 +123,8 @@ export function validateManifest(raw: unknown): Manifest {
     files.add(file);
     const sha256 = str(o, "sha256", where);
     if (!SHA256.test(sha256)) fail(where, `"sha256" must be 64 lowercase hex digits`);
+    const sbom = o.sbom;
+    if (sbom !== undefined && (typeof sbom !== "string" || sbom === "" || sbom.includes("/"))) fail(where, `"sbom" must be a file name at the artifact's root`);
     const size = o.size;
     if (typeof size !== "number" || !Number.isInteger(size) || size <= 0) fail(where, `"size" must be a positive integer`);
     return {
@@ -132,12 +138,19 @@ export function validateManifest(raw: unknown): Manifest {
       debian: o.debian === null ? null : debian(o.debian, `${where}.debian`),
       patches: strList(o.patches ?? [], `${where}.patches`),
       linked: strList(o.linked ?? [], `${where}.linked`),
+      ...(typeof sbom === "string" ? { sbom } : {}),
     };
   });
   const libraries = (Array.isArray(m.libraries) ? m.libraries : []).map((l: unknown, i: number): Library => {
     const where = `libraries[${i}]`;
     const o = obj(l, where);
-    return { name: str(o, "name", where), version: str(o, "version", where), source: source(o.source, `${where}.source`), debian: debian(o.debian, `${where}.debian`) };
+    return {
+      name: str(o, "name", where),
+      version: str(o, "version", where),
+      source: source(o.source, `${where}.source`),
+      debian: debian(o.debian, `${where}.debian`),
+      patches: strList(o.patches ?? [], `${where}.patches`),
+    };
   });
   for (const a of artifacts) {
     for (const lib of a.linked) {

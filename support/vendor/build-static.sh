@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds fully static nginx, pgbouncer and stunnel for one platform from verified source tarballs.
 #
-# Called by support/vendor/main.ts, which fetches and checks the sources and passes them in:
+# Called by support/vendor/main.ts, which fetches and checks the sources and passes them in, runs
+# this once to build into $BUILD_ROOT/stage, writes the SBOMs there, then runs `build-static.sh
+# package` to make the artifacts:
 #   SRC_<LIB>      path of each verified orig tarball (MUSL ZLIB OPENSSL PCRE2 LIBEVENT NGINX PGBOUNCER STUNNEL)
 #   VER_<LIB>      the matching upstream version
 #   OUT_DIR        where the three .tar.gz artifacts go
@@ -83,7 +85,19 @@ build_musl() {
   # those (never /usr/include itself, whose glibc headers would shadow musl's).
   cp -r /usr/include/linux /usr/include/asm-generic "$TOOLCHAIN/include/"
   cp -r "/usr/include/$MULTIARCH/asm" "$TOOLCHAIN/include/asm"
+  # musl-gcc links dynamically unless told -static, and a toolchain built --disable-shared has no
+  # loader (/lib/ld-musl-*.so.1): configure's test programs would run only where Debian's musl
+  # happens to be installed. This compiler links every program static, configure tests included.
+  cat >"$TOOLCHAIN/bin/musl-static-gcc" <<SH
+#!/bin/sh
+exec "$TOOLCHAIN/bin/musl-gcc" -static "\$@"
+SH
+  chmod 0755 "$TOOLCHAIN/bin/musl-static-gcc"
 }
+
+# OpenSSL parts that nginx, pgbouncer and stunnel never call: most of OpenSSL's 2026 CVEs were in
+# them (QUIC, DTLS, CMS, CMP/CRMF, TS), and leaving them out means a later one cannot reach us.
+OPENSSL_FEATURES_LEFT_OUT=(no-quic no-dtls no-cms no-cmp no-ts no-srp)
 
 build_openssl() {
   step "OpenSSL $VER_OPENSSL"
@@ -95,7 +109,8 @@ build_openssl() {
   # shellcheck disable=SC2086
   (cd "$SRC/openssl" && unset LDFLAGS &&
     logged openssl ./Configure "$OPENSSL_TARGET" no-shared no-module no-tests no-docs \
-      no-dso no-engine no-legacy --prefix="$DEPS" --libdir=lib --openssldir=/etc/ssl $CFLAGS_COMMON &&
+      no-dso no-engine no-legacy "${OPENSSL_FEATURES_LEFT_OUT[@]}" \
+      --prefix="$DEPS" --libdir=lib --openssldir=/etc/ssl $CFLAGS_COMMON &&
     logged openssl make -j"$JOBS" build_libs && logged openssl make install_dev)
   grep -q '^# *define OPENSSL_THREADS' "$DEPS/include/openssl/configuration.h" ||
     { echo "build-static: OpenSSL was configured without threads" >&2; return 1; }
@@ -111,12 +126,21 @@ build_libevent() {
     logged libevent make -j"$JOBS" && logged libevent make install)
 }
 
+# Modules nginx compiles by default that no Python app on Heroku needs: each is attack surface
+# (SSI, scgi and grpc had CVEs in 2026). fastcgi and scgi: no Python server speaks them; grpc: the
+# router reaches the dyno over HTTP/1.1. The README's module list says what is kept and why.
+NGINX_MODULES_LEFT_OUT=(--without-http_ssi_module --without-http_scgi_module --without-http_fastcgi_module
+  --without-http_grpc_module --without-http_memcached_module --without-http_autoindex_module
+  --without-http_userid_module --without-http_empty_gif_module --without-http_split_clients_module
+  --without-http_browser_module --without-http_mirror_module)
+
 build_nginx() {
   step "nginx $VER_NGINX"
   unpack "$SRC_NGINX" nginx
   # nginx's own make builds pcre2 (with JIT) and zlib from these trees, with our CC and flags.
   unpack "$SRC_PCRE2" pcre2
   unpack "$SRC_ZLIB" zlib
+  apply_series "$PATCHES/ours/zlib" "$SRC/zlib"
   apply_series "$PATCHES/ours/nginx" "$SRC/nginx"
   # Temp paths sit directly under /tmp: nginx creates only the last component of each.
   (cd "$SRC/nginx" && logged nginx ./configure \
@@ -128,6 +152,7 @@ build_nginx() {
     --http-scgi-temp-path=/tmp/nginx-scgi \
     --with-threads --with-file-aio --with-http_ssl_module --with-http_v2_module \
     --with-http_realip_module --with-http_gzip_static_module --with-http_stub_status_module \
+    "${NGINX_MODULES_LEFT_OUT[@]}" \
     --with-pcre="$SRC/pcre2" --with-pcre-jit --with-zlib="$SRC/zlib" \
     --with-cc-opt="$CFLAGS_COMMON -I$DEPS/include" --with-ld-opt="-static -L$DEPS/lib" &&
     logged nginx make -j"$JOBS")
@@ -169,6 +194,14 @@ build_stunnel() {
   install -m 0755 "$SRC/stunnel/src/stunnel" "$STAGE/stunnel/bin/stunnel"
 }
 
+# timed FUNCTION: runs one component's build and says how long it took; on a new machine the whole
+# build takes minutes, and these lines are all a newcomer sees of it.
+timed() {
+  local t=$SECONDS
+  "$1"
+  detail "done in $((SECONDS - t)) s"
+}
+
 check_static() {
   local f
   for f in "$@"; do
@@ -179,29 +212,41 @@ check_static() {
   done
 }
 
-main() {
+# build_all: every component from a fresh tree into $STAGE, static and stripped. main.ts then
+# writes each one's SBOM into the stage and calls `build-static.sh package`.
+build_all() {
   local started=$SECONDS
-  if (($#)); then # build only the named steps in the existing tree, for working on one recipe
-    export CC="$TOOLCHAIN/bin/musl-gcc"
-    for s in "$@"; do "build_$s"; done
-    return
-  fi
   rm -rf "$BUILD_ROOT"
   mkdir -p "$SRC" "$DEPS" "$STAGE" "$LOGS" "$OUT_DIR"
-  build_musl
-  export CC="$TOOLCHAIN/bin/musl-gcc"
-  build_openssl
-  build_libevent
-  build_nginx
-  build_pgbouncer
-  build_stunnel
+  timed build_musl
+  export CC="$TOOLCHAIN/bin/musl-static-gcc"
+  timed build_openssl
+  timed build_libevent
+  timed build_nginx
+  timed build_pgbouncer
+  timed build_stunnel
   check_static "$STAGE"/*/bin/*
   strip --strip-all "$STAGE"/*/bin/*
+  detail "built in $((SECONDS - started)) s"
+}
+
+package_all() {
   step "Packaging"
+  mkdir -p "$OUT_DIR"
   package nginx "$VER_NGINX"
   package pgbouncer "$VER_PGBOUNCER"
   package stunnel "$VER_STUNNEL"
-  detail "built in $((SECONDS - started)) s"
+}
+
+main() {
+  case ${1:-all} in
+    all) build_all ;;
+    package) package_all ;;
+    *) # build only the named steps in the existing tree, for working on one recipe
+      export CC="$TOOLCHAIN/bin/musl-static-gcc"
+      local s
+      for s in "$@"; do "build_$s"; done ;;
+  esac
 }
 
 main "$@"

@@ -28,10 +28,10 @@ export function buildInputsKey(manifest: Manifest, vendorDir: string): string {
     ...manifest,
     baseUrl: undefined,
     stacks: undefined,
-    artifacts: manifest.artifacts.map((a) => ({ ...a, sha256: undefined, size: undefined })),
+    artifacts: manifest.artifacts.map((a) => ({ ...a, sha256: undefined, size: undefined, sbom: undefined })),
   };
   const recipe = filesUnder(vendorDir)
-    .filter((p) => /\.(sh|patch)$|\/series$/.test(p))
+    .filter((p) => /\.(sh|patch)$|\/series$|\/sbom\.ts$/.test(p))
     .map((p) => `${relative(vendorDir, p)}\n${sha256Text(readFileSync(p))}`);
   return sha256Text(JSON.stringify(pins) + "\n" + recipe.join("\n")).slice(0, 16);
 }
@@ -53,7 +53,10 @@ export function checkPatchLists(manifest: Manifest, vendorDir: string): void {
   const compare = (what: string, listed: string[], applied: string[]) => {
     if (JSON.stringify(listed) !== JSON.stringify(applied)) problems.push(`${what}: manifest lists [${listed.join(", ")}], the build applies [${applied.join(", ")}]`);
   };
-  for (const lib of manifest.libraries) compare(`${lib.name} (debian)`, lib.debian.patches, seriesOf(vendorDir, `debian/${lib.debian.package}`));
+  for (const lib of manifest.libraries) {
+    compare(`${lib.name} (debian)`, lib.debian.patches, seriesOf(vendorDir, `debian/${lib.debian.package}`));
+    compare(`${lib.name} (ours)`, lib.patches, seriesOf(vendorDir, `ours/${lib.name}`));
+  }
   for (const a of manifest.artifacts) {
     if (a.debian) compare(`${a.name} (debian)`, a.debian.patches, seriesOf(vendorDir, `debian/${a.debian.package}`));
     compare(`${a.name} (ours)`, a.patches, a.name === "node" ? [] : seriesOf(vendorDir, `ours/${a.name}`));

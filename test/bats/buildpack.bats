@@ -17,10 +17,14 @@ teardown_file() { stop_platform; }
   run compile_app heroku-24 "$APP_SRC" "$BATS_TEST_TMPDIR/build" "$BATS_TEST_TMPDIR/cache"
   assert_success
   assert_line "-----> Installing nginx, pgbouncer and stunnel for heroku-24"
-  assert_line --regexp '^       nginx 1\.26\.3: .* downloaded, sha256 verified'
+  assert_line --regexp '^       nginx 1\.26\.3: .* downloaded, sha256 verified, SBOM matches'
   assert_line --regexp '^       nginx -t: .* ok$'
   for f in bin/start-nginx bin/start-pgbouncer bin/start-pgbouncer-stunnel vendor/nginx/bin/nginx vendor/pgbouncer/bin/pgbouncer vendor/stunnel/bin/stunnel; do
     [[ -x $BATS_TEST_TMPDIR/build/$f ]] || fail "$f missing"
+  done
+  # Where scanners of a slug look for an SBOM: beside each binary.
+  for f in nginx pgbouncer stunnel; do
+    grep -q '"bomFormat": "CycloneDX"' "$BATS_TEST_TMPDIR/build/vendor/$f/sbom.cdx.json" || fail "vendor/$f/sbom.cdx.json missing"
   done
   # A second compile with the same cache asks the mirror for nothing.
   local before
@@ -116,7 +120,7 @@ teardown() {
   local s
   s=$(slug heroku-24)
   run as_dyno env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" "$s/bin/start-pgbouncer" \
-    "$s/bin/start-pgbouncer-stunnel" bash -c 'echo "count=$(pgrep -cx pgbouncer) stunnel=$(pgrep -cx stunnel || true)"; echo "url=${DATABASE_URL##*@}"'
+    "$s/bin/start-pgbouncer-stunnel" bash -c 'echo "count=$(pgrep -c -u "$(id -u)" -x pgbouncer) stunnel=$(pgrep -c -u "$(id -u)" -x stunnel || true)"; echo "url=${DATABASE_URL##*@}"'
   assert_success
   assert_line "count=1 stunnel=0"
   assert_line --regexp '^url=%2Ftmp%2Fpgbouncer\.[A-Za-z0-9]+:6000/db1$'

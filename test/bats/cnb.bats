@@ -53,6 +53,10 @@ requests() { grep -c '"GET ' "$CNB_WORK/mirror.log" || true; }
   assert_line --regexp '^"nginx.sha256" = "[0-9a-f]{64}"$'
   [[ -x $CNB_WORK/app/bin/start-nginx && -x $CNB_WORK/layers/nginx-pgbouncer/nginx/bin/nginx ]]
   [[ ! -e $CNB_WORK/app/vendor/nginx ]] || fail "binaries belong in the layer, not the app dir"
+  # The layer's SBOM, which the lifecycle exports (buildpack.toml declares CycloneDX).
+  run python3 -c 'import json, sys; b = json.load(open(sys.argv[1])); print(" ".join(sorted(c["name"] for c in b["components"])))' "$CNB_WORK/layers/nginx-pgbouncer.sbom.cdx.json"
+  assert_output "libevent musl nginx openssl pcre2 pgbouncer stunnel zlib"
+  grep -q '^sbom-formats = \["application/vnd.cyclonedx+json"\]' "$REPO/buildpack.toml"
 }
 
 @test "CNB launch: the Procfile entry runs as bash -c, answers through nginx and the pooler" {

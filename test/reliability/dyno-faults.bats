@@ -95,6 +95,15 @@ probe_new_connections() {
   refute_output --regexp 'timeout [1-9]'
   ((SECONDS - started < 30)) || fail "shutdown took $((SECONDS - started)) s"
   assert_equal "$(dyno_pids)" ""
+  # Each part ended on its own: nginx, pgbouncer, stunnel and gunicorn with 0, the log relay by
+  # the SIGTERM it was sent; none by the stop timer's SIGKILL or a crash.
+  run grep -E ' stopped \(status [0-9]+\)$|still running after' "$WEB_LOG"
+  echo "# $(echo "$output" | xargs)" >&3
+  for role in nginx pgbouncer stunnel; do assert_line --partial "$role stopped (status 0)"; done
+  assert_line --regexp '^start-pgbouncer-stunnel: app stopped \(status 0\)$'
+  refute_output --partial "still running after"
+  run bash -c "grep -E ' stopped \(status [0-9]+\)$' '$WEB_LOG' | grep -vE '\(status (0|143)\)$' || true"
+  assert_output ""
 }
 
 @test "PostgreSQL restarted under load: the pool reconnects within 2 s of its return, nothing hangs, no dyno restart" {

@@ -5,3 +5,4 @@ import "./download.test";
 import "./extract.test";
 import "./layer-toml.test";
 import "./vendor-recipe.test";
+import "./sbom.test";

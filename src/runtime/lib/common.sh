@@ -188,6 +188,10 @@ supervise() {
       else
         begin_shutdown "$role exited (status $status)"
       fi
+    else
+      # How each part ended is the proof of a clean stop: 0, or 128+N for a signal N it was sent
+      # (137 after the stop timer's SIGKILL, 139 for a crash).
+      say "$role stopped (status $status)"
     fi
     on_child_exit "$role"
   done

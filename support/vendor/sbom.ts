@@ -1,0 +1,88 @@
+/**
+ * Writes each native artifact's CycloneDX 1.5 SBOM from the manifest and the patch files: every
+ * component with its version and source sha256, the patches applied to it in order, and the CVEs
+ * each patch names in its header (the text above its first diff). Byte-identical for the same
+ * inputs, like the artifacts that carry it.
+ */
+import { createHash } from "crypto";
+import { readFileSync } from "fs";
+import { join } from "path";
+import { Artifact, Library, Manifest } from "../../src/core/manifest";
+import { CdxBom, CdxComponent } from "../../src/core/sbom";
+
+const CVE = /CVE-\d{4}-\d{4,}/g;
+
+/** The CVE ids a patch says it fixes, from its header only (a diff may quote other ids). */
+export function cvesOfPatch(text: string): string[] {
+  const header = text.split(/^(?:---|diff --git|Index:) /m)[0];
+  return [...new Set(header.match(CVE) ?? [])];
+}
+
+function component(
+  type: CdxComponent["type"],
+  name: string,
+  version: string,
+  source: { url: string; sha256: string },
+  patches: string[],
+  patchDir: string,
+): CdxComponent {
+  const c: CdxComponent = {
+    type,
+    "bom-ref": `${name}@${version}`,
+    name,
+    version,
+    purl: `pkg:generic/${name}@${encodeURIComponent(version)}?download_url=${encodeURIComponent(source.url)}`,
+    externalReferences: [{ type: "source-distribution", url: source.url, hashes: [{ alg: "SHA-256", content: source.sha256 }] }],
+  };
+  if (patches.length) {
+    c.pedigree = {
+      patches: patches.map((p) => {
+        const ids = cvesOfPatch(readFileSync(join(patchDir, p), "utf8"));
+        return {
+          type: p.startsWith("debian/") ? "backport" : "unofficial",
+          diff: { url: p },
+          ...(ids.length ? { resolves: ids.map((id) => ({ type: "security", id })) } : {}),
+        };
+      }),
+    };
+  }
+  return c;
+}
+
+/**
+ * The SBOM of one native artifact. `properties` carries build facts read off the built binary
+ * (nginx's configure arguments), so that a test can hold the binary and its SBOM to each other.
+ */
+export function artifactSbom(artifact: Artifact, manifest: Manifest, patchDir: string, properties: { name: string; value: string }[]): CdxBom {
+  const libs = artifact.linked.map((n) => manifest.libraries.find((l) => l.name === n) as Library);
+  const main = component("application", artifact.name, artifact.version, artifact.source, [...(artifact.debian?.patches ?? []), ...artifact.patches], patchDir);
+  if (properties.length) main.properties = properties;
+  const components = libs.map((l) => component("library", l.name, l.version, l.source, [...l.debian.patches, ...l.patches], patchDir));
+  const vulnerabilities = [main, ...components].flatMap((c) =>
+    (c.pedigree?.patches ?? []).flatMap((p) =>
+      (p.resolves ?? []).map((r) => ({
+        id: r.id,
+        source: { name: "NVD", url: `https://nvd.nist.gov/vuln/detail/${r.id}` },
+        analysis: { state: "resolved", detail: `fixed by ${p.diff.url}` },
+        affects: [{ ref: c["bom-ref"] }],
+      })),
+    ),
+  );
+  const body = {
+    bomFormat: "CycloneDX" as const,
+    specVersion: "1.5",
+    version: 1,
+    metadata: {
+      timestamp: new Date(manifest.sourceDateEpoch * 1000).toISOString(),
+      tools: { components: [{ type: "application", name: "heroku-buildpack-nginx-pgbouncer vendor build" }] },
+      component: main,
+    },
+    components,
+    dependencies: [{ ref: main["bom-ref"], dependsOn: components.map((c) => c["bom-ref"]) }, ...components.map((c) => ({ ref: c["bom-ref"], dependsOn: [] }))],
+    vulnerabilities,
+  };
+  // A serial number is required to be unique per BOM; derived from the content it stays reproducible.
+  const h = createHash("sha256").update(JSON.stringify(body)).digest("hex");
+  const uuid = `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return { ...body, serialNumber: `urn:uuid:${uuid}` };
+}

@@ -1,0 +1,62 @@
+import { strict as assert } from "assert";
+import { mkdtempSync, readFileSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { test } from "node:test";
+import { validateManifest } from "../../src/core/manifest";
+import { checkArtifactSbom, layerBom, SBOM_FILE } from "../../src/core/sbom";
+import { artifactSbom, cvesOfPatch } from "../../support/vendor/sbom";
+
+const patchDir = join(process.cwd(), "support/vendor/patches");
+const manifest = () => {
+  const m = validateManifest(JSON.parse(readFileSync(join(process.cwd(), "vendor-manifest.json"), "utf8")));
+  for (const a of m.artifacts) if (a.name !== "node") a.sbom = SBOM_FILE;
+  return m;
+};
+const nginxOf = (m: ReturnType<typeof manifest>) => m.artifacts.find((a) => a.name === "nginx")!;
+
+/** The artifact's SBOM as the vendor build writes it, in a directory of its own. */
+function unpacked(m: ReturnType<typeof manifest>): string {
+  const dir = mkdtempSync(join(tmpdir(), "sbom-"));
+  writeFileSync(join(dir, SBOM_FILE), JSON.stringify(artifactSbom(nginxOf(m), m, patchDir, [])));
+  return dir;
+}
+
+test("a patch's CVEs come from its header, not from ids its diff happens to quote", () => {
+  assert.deepEqual(cvesOfPatch("fix (CVE-2026-1111, CVE-2026-2222)\n\n--- a/x.c\n+++ b/x.c\n+/* CVE-2020-9999 */\n"), ["CVE-2026-1111", "CVE-2026-2222"]);
+  assert.deepEqual(cvesOfPatch("no id here\n--- a/x\n"), []);
+});
+
+test("nginx's SBOM lists every linked library, every patch in order, and each CVE our patches fix", () => {
+  const m = manifest();
+  const bom = artifactSbom(nginxOf(m), m, patchDir, [{ name: "nginx:configure-arguments", value: "--x" }]);
+  assert.equal(bom.metadata.component.name, "nginx");
+  assert.deepEqual(bom.components.map((c) => c.name).sort(), [...nginxOf(m).linked].sort());
+  assert.deepEqual(bom.metadata.component.pedigree!.patches.map((p) => p.diff.url), nginxOf(m).patches);
+  const ids = (bom.vulnerabilities as { id: string }[]).map((v) => v.id);
+  for (const id of ["CVE-2026-42945", "CVE-2026-9256", "CVE-2026-42533", "CVE-2026-42934", "CVE-2026-48142"]) assert.ok(ids.includes(id), id);
+  assert.ok(!ids.includes("CVE-2026-6664"), "pgbouncer's CVEs are not nginx's");
+  assert.ok(ids.includes("CVE-2026-63072"), "OpenSSL's, from Debian's patch headers, are");
+  assert.equal(JSON.stringify(artifactSbom(nginxOf(m), m, patchDir, [])), JSON.stringify(artifactSbom(nginxOf(m), m, patchDir, [])), "reproducible");
+});
+
+test("an SBOM that agrees with the manifest passes; one that drifts is refused with the difference", () => {
+  const m = manifest();
+  checkArtifactSbom(nginxOf(m), m, unpacked(m));
+  const patched = manifest();
+  nginxOf(patched).patches = nginxOf(patched).patches.slice(0, 1);
+  assert.throws(() => checkArtifactSbom(nginxOf(patched), patched, unpacked(m)), /nginx-.*SBOM disagrees.*nginx's patches are/);
+  const bumped = manifest();
+  bumped.libraries.find((l) => l.name === "openssl")!.version = "9.9.9";
+  assert.throws(() => checkArtifactSbom(nginxOf(bumped), bumped, unpacked(m)), /lacks openssl@9\.9\.9/);
+  assert.throws(() => checkArtifactSbom(nginxOf(m), m, mkdtempSync(join(tmpdir(), "none-"))), /carries no sbom\.cdx\.json/);
+});
+
+test("a layer's BOM holds each artifact once and a shared library once", () => {
+  const m = manifest();
+  const boms = m.artifacts.filter((a) => a.name !== "node").map((a) => artifactSbom(a, m, patchDir, []));
+  const layer = layerBom("nginx-pgbouncer", boms);
+  const names = layer.components.map((c) => c.name);
+  assert.equal(names.filter((n) => n === "openssl").length, 1);
+  for (const n of ["nginx", "pgbouncer", "stunnel", "libevent", "pcre2"]) assert.ok(names.includes(n), n);
+});
