@@ -25770,13 +25770,19 @@ function layerBom(layerName, boms) {
   const byRef = /* @__PURE__ */ new Map();
   for (const b of boms) for (const c of [b.metadata.component, ...b.components]) byRef.set(c["bom-ref"], c);
   const ref = layerName;
+  const deps = /* @__PURE__ */ new Map([[ref, new Set(boms.map((b) => b.metadata.component["bom-ref"]))]]);
+  for (const d of boms.flatMap((b) => b.dependencies ?? [])) {
+    const set = deps.get(d.ref) ?? /* @__PURE__ */ new Set();
+    d.dependsOn.forEach((x2) => set.add(x2));
+    deps.set(d.ref, set);
+  }
   return {
     bomFormat: "CycloneDX",
     specVersion: "1.5",
     version: 1,
     metadata: { timestamp: (_a = boms[0]) == null ? void 0 : _a.metadata.timestamp, component: { type: "application", "bom-ref": ref, name: layerName, version: "layer" } },
     components: [...byRef.values()],
-    dependencies: [{ ref, dependsOn: boms.map((b) => b.metadata.component["bom-ref"]) }, ...boms.flatMap((b) => b.dependencies ?? [])],
+    dependencies: [...deps].map(([r, on]) => ({ ref: r, dependsOn: [...on] })),
     vulnerabilities: boms.flatMap((b) => b.vulnerabilities ?? [])
   };
 }

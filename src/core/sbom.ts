@@ -101,13 +101,20 @@ export function layerBom(layerName: string, boms: CdxBom[]): CdxBom {
   const byRef = new Map<string, CdxComponent>();
   for (const b of boms) for (const c of [b.metadata.component, ...b.components]) byRef.set(c["bom-ref"], c);
   const ref = layerName;
+  // CycloneDX wants one dependency entry per ref: a shared library's appears in each artifact's BOM.
+  const deps = new Map<string, Set<string>>([[ref, new Set(boms.map((b) => b.metadata.component["bom-ref"]))]]);
+  for (const d of boms.flatMap((b) => b.dependencies ?? [])) {
+    const set = deps.get(d.ref) ?? new Set<string>();
+    d.dependsOn.forEach((x) => set.add(x));
+    deps.set(d.ref, set);
+  }
   return {
     bomFormat: "CycloneDX",
     specVersion: "1.5",
     version: 1,
     metadata: { timestamp: boms[0]?.metadata.timestamp, component: { type: "application", "bom-ref": ref, name: layerName, version: "layer" } },
     components: [...byRef.values()],
-    dependencies: [{ ref, dependsOn: boms.map((b) => b.metadata.component["bom-ref"]) }, ...boms.flatMap((b) => b.dependencies ?? [])],
+    dependencies: [...deps].map(([r, on]) => ({ ref: r, dependsOn: [...on] })),
     vulnerabilities: boms.flatMap((b) => b.vulnerabilities ?? []),
   };
 }

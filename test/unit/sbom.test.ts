@@ -59,4 +59,6 @@ test("a layer's BOM holds each artifact once and a shared library once", () => {
   const names = layer.components.map((c) => c.name);
   assert.equal(names.filter((n) => n === "openssl").length, 1);
   for (const n of ["nginx", "pgbouncer", "stunnel", "libevent", "pcre2"]) assert.ok(names.includes(n), n);
+  const refs = (layer.dependencies ?? []).map((d) => d.ref);
+  assert.equal(new Set(refs).size, refs.length, "one dependency entry per ref");
 });
