@@ -28,4 +28,4 @@ if [[ ! -s $list ]]; then
 fi
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-  build-essential dpkg-dev linux-libc-dev perl patch file xz-utils ca-certificates >/dev/null
+  build-essential dpkg-dev linux-libc-dev perl patch file xz-utils pkg-config ca-certificates >/dev/null
