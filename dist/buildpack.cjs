@@ -22512,7 +22512,7 @@ var require_path_reservations = __commonJS({
     var assert = require("assert");
     var normalize = require_normalize_unicode();
     var stripSlashes = require_strip_trailing_slashes();
-    var { join: join9 } = require("path");
+    var { join: join10 } = require("path");
     var platform = process.env.TESTING_TAR_FAKE_PLATFORM || process.platform;
     var isWindows = platform === "win32";
     module2.exports = () => {
@@ -22521,7 +22521,7 @@ var require_path_reservations = __commonJS({
       const getDirs = (path) => {
         const dirs = path.split("/").slice(0, -1).reduce((set, path2) => {
           if (set.length) {
-            path2 = join9(set[set.length - 1], path2);
+            path2 = join10(set[set.length - 1], path2);
           }
           set.push(path2 || "/");
           return set;
@@ -22589,7 +22589,7 @@ var require_path_reservations = __commonJS({
       };
       const reserve = (paths, fn) => {
         paths = isWindows ? ["win32 parallelization disabled"] : paths.map((p) => {
-          return stripSlashes(join9(normalize(p))).toLowerCase();
+          return stripSlashes(join10(normalize(p))).toLowerCase();
         });
         const dirs = new Set(
           paths.map((path) => getDirs(path)).reduce((a, b) => a.concat(b))
@@ -25682,22 +25682,20 @@ function readConfigVars(envDir) {
   }
   return config;
 }
+var VENDOR_URL_ERROR = "BUILDPACK_VENDOR_URL must be an http or https URL";
+var VENDOR_URL_HINT = "Set it to the URL of a web server that serves the vendor artifacts, e.g. https://mirror.example.com/vendor, or unset it.";
+function isHttpUrl(raw) {
+  try {
+    const { protocol } = new URL(raw);
+    return protocol === "http:" || protocol === "https:";
+  } catch {
+    return false;
+  }
+}
 function vendorBaseUrl(config, manifestBaseUrl) {
   const raw = config.BUILDPACK_VENDOR_URL ?? manifestBaseUrl;
-  let url;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new UserError(
-      config.BUILDPACK_VENDOR_URL !== void 0 ? "BUILDPACK_VENDOR_URL is not a URL" : "the manifest's baseUrl is not a URL",
-      "Set BUILDPACK_VENDOR_URL to an http(s) URL that serves the vendor artifacts, e.g. https://mirror.example.com/vendor, or unset it."
-    );
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new UserError(
-      `BUILDPACK_VENDOR_URL must be an http or https URL; its scheme reads "${url.protocol}"`,
-      "Set it to the URL of a web server that serves the vendor artifacts, e.g. https://mirror.example.com/vendor, or unset it."
-    );
+  if (!isHttpUrl(raw)) {
+    throw new UserError(config.BUILDPACK_VENDOR_URL !== void 0 ? VENDOR_URL_ERROR : "the manifest's baseUrl must be an http or https URL", VENDOR_URL_HINT);
   }
   return raw.replace(/\/+$/, "");
 }
@@ -26018,10 +26016,11 @@ function layOutRuntime(runtimeDir, slugDir, log) {
 var import_fs7 = require("fs");
 var semver = __toESM(require_semver2());
 var SUPPORTED_STACKS = ["cedar-14", "heroku-20", "heroku-22", "heroku-24", "heroku-26"];
+var STACK_HINT = `Supported stacks: ${SUPPORTED_STACKS.join(", ")}.`;
 var COMPONENTS = ["nginx", "pgbouncer", "stunnel", "node"];
 var SHA256 = /^[0-9a-f]{64}$/;
 function fail(where, what) {
-  throw new UserError(`vendor-manifest.json: ${where}: ${what}`, "Fix the manifest (support/vendor/README.md describes its shape).");
+  throw new UserError(`vendor-manifest.json: ${where}: ${what}`, "Fix the manifest (builds/README.md describes it).");
 }
 function str(obj2, key, where) {
   const v = obj2[key];
@@ -26136,12 +26135,8 @@ function isStack(s) {
   return SUPPORTED_STACKS.includes(s);
 }
 function selectArtifacts(manifest, stack, ranges = {}) {
-  if (!stack) {
-    throw new UserError("STACK is not set", `Set STACK to one of: ${SUPPORTED_STACKS.join(", ")}.`);
-  }
-  if (!isStack(stack)) {
-    throw new UserError(`stack "${stack}" is not supported`, `Supported stacks: ${SUPPORTED_STACKS.join(", ")}.`);
-  }
+  if (!stack) throw new UserError("STACK is not set", STACK_HINT);
+  if (!isStack(stack)) throw new UserError(`stack "${stack}" is not supported`, STACK_HINT);
   const available = manifest.stacks[stack].map((f) => {
     const a = manifest.artifacts.find((x2) => x2.file === f);
     if (!a) throw new UserError(`vendor-manifest.json: stacks.${stack} names ${f}, which no artifact has`);
@@ -26194,7 +26189,7 @@ async function buildApp(req) {
   try {
     const installed = await placeArtifacts(req, manifest, artifacts, baseUrl, placed);
     log.step("Installing start scripts");
-    const { scripts, written } = layOutRuntime((0, import_path6.join)(req.buildpackDir, "src/runtime"), req.appDir, log);
+    const { scripts, written } = layOutRuntime((0, import_path6.join)(req.buildpackDir, "runtime"), req.appDir, log);
     placed.push(...written);
     log.detail(scripts.join(", "));
     checkNginxConfig(req.appDir, req.vendorDir, log);
@@ -26312,7 +26307,7 @@ async function cnbBuild(args, buildpackDir, log) {
   if (reusable) {
     log.step("Reusing the cached nginx, pgbouncer and stunnel layer");
     for (const a of artifacts) log.detail(`${a.name} ${a.version}: unchanged`);
-    layOutRuntime((0, import_path8.join)(buildpackDir, "src/runtime"), appDir, log);
+    layOutRuntime((0, import_path8.join)(buildpackDir, "runtime"), appDir, log);
   } else {
     if (restored !== null) log.step("The pinned artifacts changed: rebuilding the layer");
     (0, import_fs10.rmSync)(layer, { recursive: true, force: true });
@@ -26335,6 +26330,24 @@ function sameMetadata(a, b) {
   return JSON.stringify(keys) === JSON.stringify(Object.keys(b).sort()) && keys.every((k) => a[k] === b[k]);
 }
 
+// src/core/node-pins.ts
+function nodePinsScript(manifest) {
+  const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const lines = [
+    "# Generated by `npm run build` from vendor-manifest.json and src/core: do not edit.",
+    "# The Node that runs the compile step, per stack: file, sha256, size.",
+    `NODE_PINS_BASE_URL=${q(manifest.baseUrl)}`,
+    `NODE_PINS_STACK_HINT=${q(STACK_HINT)}`,
+    `NODE_PINS_VENDOR_URL_ERROR=${q(VENDOR_URL_ERROR)}`,
+    `NODE_PINS_VENDOR_URL_HINT=${q(VENDOR_URL_HINT)}`
+  ];
+  for (const stack of SUPPORTED_STACKS) {
+    const node = manifest.artifacts.find((a) => a.name === "node" && manifest.stacks[stack].includes(a.file));
+    if (node) lines.push(`NODE_PIN_${stack.replace(/[^A-Za-z0-9]/g, "_")}=${q(`${node.file} ${node.sha256} ${node.size}`)}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
 // src/main.ts
 var FS_ERRORS = {
   EACCES: "permission denied",
@@ -26350,6 +26363,7 @@ async function main(argv) {
   try {
     if (command === "compile") await compile(args, buildpackDir, log);
     else if (command === "cnb-build") await cnbBuild(args, buildpackDir, log);
+    else if (command === "node-pins") process.stdout.write(nodePinsScript(loadManifest((0, import_path9.join)(buildpackDir, "vendor-manifest.json"))));
     else throw new Error(`unknown command ${command}`);
   } catch (e) {
     const err = e;

@@ -2,11 +2,13 @@
  * The bundled entry point, run by the bin/ shims: `node dist/buildpack.cjs COMMAND ARGS...`.
  * Errors the user can fix are printed as such; anything else is reported as a buildpack bug.
  */
-import { dirname } from "path";
+import { dirname, join } from "path";
 import { compile } from "./classic/compile";
 import { cnbBuild } from "./cnb/build";
 import { isUserError } from "./core/errors";
 import { consoleLog } from "./core/log";
+import { loadManifest } from "./core/manifest";
+import { nodePinsScript } from "./core/node-pins";
 
 const FS_ERRORS: Record<string, string> = {
   EACCES: "permission denied",
@@ -23,6 +25,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     if (command === "compile") await compile(args, buildpackDir, log);
     else if (command === "cnb-build") await cnbBuild(args, buildpackDir, log);
+    else if (command === "node-pins") process.stdout.write(nodePinsScript(loadManifest(join(buildpackDir, "vendor-manifest.json"))));
     else throw new Error(`unknown command ${command}`);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;

@@ -9,8 +9,8 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
-# shellcheck source=support/vendor/lib.sh
-. support/vendor/lib.sh
+# shellcheck source=builds/lib.sh
+. builds/lib.sh
 
 CHECK=0
 case ${1:-} in

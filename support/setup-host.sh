@@ -9,7 +9,7 @@ if ((EUID != 0)); then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-bash support/vendor/setup-build-host.sh
+bash builds/setup-build-host.sh
 apt-get install -y -qq --no-install-recommends \
   shellcheck postgresql postgresql-client openssl python3 gunicorn python3-django python3-psycopg2 \
   python3-dj-database-url python3-django-q python3-waitress uwsgi uwsgi-plugin-python3 \

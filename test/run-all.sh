@@ -22,7 +22,7 @@ fi
 echo "== vendor artifacts"
 npm run -s vendor:build
 echo "== shellcheck"
-shellcheck -x -P . -S warning bin/compile bin/build bin/detect bin/release bin/lib/*.sh src/runtime/bin/* src/runtime/lib/*.sh support/*.sh support/vendor/*.sh test/support/*.sh test/upstream/*.sh bench/*.sh
+shellcheck -x -P . -S warning bin/compile bin/build bin/detect bin/release bin/lib/*.sh runtime/bin/* runtime/lib/*.sh support/*.sh builds/*.sh test/support/*.sh test/upstream/*.sh bench/*.sh
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 echo "== unit tests"

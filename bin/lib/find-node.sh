@@ -21,8 +21,7 @@ vendor_base_url() {
     url=$NODE_PINS_BASE_URL
   fi
   if [[ ! $url =~ ^https?://[^/]+ ]]; then
-    echo " !     Error: BUILDPACK_VENDOR_URL is not an http(s) URL." >&2
-    echo " !     Set it to a web server that serves the vendor artifacts, or unset it." >&2
+    printf ' !     Error: %s\n !     %s\n' "$NODE_PINS_VENDOR_URL_ERROR" "$NODE_PINS_VENDOR_URL_HINT" >&2
     return 1
   fi
   printf '%s\n' "${url%/}"
@@ -35,8 +34,11 @@ fetch_pinned_node() {
   . "$BP_DIR/dist/node-pins.sh"
   pin_var="NODE_PIN_${stack//[^A-Za-z0-9]/_}"
   pin=${!pin_var:-}
-  if [[ -z $stack || -z $pin ]]; then
-    echo " !     Error: stack '${stack}' is not supported (STACK must be one of cedar-14, heroku-20, heroku-22, heroku-24, heroku-26)." >&2
+  if [[ -z $stack ]]; then
+    printf ' !     Error: STACK is not set\n !     %s\n' "$NODE_PINS_STACK_HINT" >&2
+    return 1
+  elif [[ -z $pin ]]; then
+    printf ' !     Error: stack "%s" is not supported\n !     %s\n' "$stack" "$NODE_PINS_STACK_HINT" >&2
     return 1
   fi
   read -r file sha256 size <<<"$pin"

@@ -47,7 +47,7 @@ export async function buildApp(req: BuildRequest): Promise<Installed[]> {
   try {
     const installed = await placeArtifacts(req, manifest, artifacts, baseUrl, placed);
     log.step("Installing start scripts");
-    const { scripts, written } = layOutRuntime(join(req.buildpackDir, "src/runtime"), req.appDir, log);
+    const { scripts, written } = layOutRuntime(join(req.buildpackDir, "runtime"), req.appDir, log);
     placed.push(...written);
     log.detail(scripts.join(", "));
     checkNginxConfig(req.appDir, req.vendorDir, log);

@@ -24,23 +24,24 @@ export function readConfigVars(envDir: string | undefined): BuildConfig {
   return config;
 }
 
+/** What a build with a bad BUILDPACK_VENDOR_URL is told (bin/lib/find-node.sh says it too). */
+export const VENDOR_URL_ERROR = "BUILDPACK_VENDOR_URL must be an http or https URL";
+export const VENDOR_URL_HINT = "Set it to the URL of a web server that serves the vendor artifacts, e.g. https://mirror.example.com/vendor, or unset it.";
+
+function isHttpUrl(raw: string): boolean {
+  try {
+    const { protocol } = new URL(raw);
+    return protocol === "http:" || protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
 /** The vendor base URL: BUILDPACK_VENDOR_URL or the manifest's. Must be http(s). */
 export function vendorBaseUrl(config: BuildConfig, manifestBaseUrl: string): string {
   const raw = config.BUILDPACK_VENDOR_URL ?? manifestBaseUrl;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new UserError(
-      config.BUILDPACK_VENDOR_URL !== undefined ? "BUILDPACK_VENDOR_URL is not a URL" : "the manifest's baseUrl is not a URL",
-      "Set BUILDPACK_VENDOR_URL to an http(s) URL that serves the vendor artifacts, e.g. https://mirror.example.com/vendor, or unset it.",
-    );
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new UserError(
-      `BUILDPACK_VENDOR_URL must be an http or https URL; its scheme reads "${url.protocol}"`,
-      "Set it to the URL of a web server that serves the vendor artifacts, e.g. https://mirror.example.com/vendor, or unset it.",
-    );
+  if (!isHttpUrl(raw)) {
+    throw new UserError(config.BUILDPACK_VENDOR_URL !== undefined ? VENDOR_URL_ERROR : "the manifest's baseUrl must be an http or https URL", VENDOR_URL_HINT);
   }
   return raw.replace(/\/+$/, "");
 }

@@ -5,6 +5,8 @@ import { UserError } from "./errors";
 /** The stacks we build for, oldest first. The manifest must map each of them. */
 export const SUPPORTED_STACKS = ["cedar-14", "heroku-20", "heroku-22", "heroku-24", "heroku-26"] as const;
 export type Stack = (typeof SUPPORTED_STACKS)[number];
+/** What a build with no or an unknown STACK is told (bin/lib/find-node.sh says it too). */
+export const STACK_HINT = `Supported stacks: ${SUPPORTED_STACKS.join(", ")}.`;
 
 /** Components the compile step installs; node is only for the compile step itself. */
 export const COMPONENTS = ["nginx", "pgbouncer", "stunnel", "node"] as const;
@@ -22,7 +24,7 @@ export interface DebianPin {
   /** The source package revision whose patches were reviewed and applied (see `patches`). */
   version: string;
   orig: string;
-  /** Paths under support/vendor/patches/ taken from that revision, in the order applied. */
+  /** Paths under builds/patches/ taken from that revision, in the order applied. */
   patches: string[];
   note?: string;
 }
@@ -36,7 +38,7 @@ export interface Artifact {
   size: number;
   source: SourcePin;
   debian: DebianPin | null;
-  /** Our own patches, under support/vendor/patches/. */
+  /** Our own patches, under builds/patches/. */
   patches: string[];
   /** Libraries linked into the binary, by name in `libraries`. */
   linked: string[];
@@ -49,7 +51,7 @@ export interface Library {
   version: string;
   source: SourcePin;
   debian: DebianPin;
-  /** Our own patches, under support/vendor/patches/, applied after Debian's. */
+  /** Our own patches, under builds/patches/, applied after Debian's. */
   patches: string[];
 }
 
@@ -64,7 +66,7 @@ export interface Manifest {
 const SHA256 = /^[0-9a-f]{64}$/;
 
 function fail(where: string, what: string): never {
-  throw new UserError(`vendor-manifest.json: ${where}: ${what}`, "Fix the manifest (support/vendor/README.md describes its shape).");
+  throw new UserError(`vendor-manifest.json: ${where}: ${what}`, "Fix the manifest (builds/README.md describes it).");
 }
 
 function str(obj: Record<string, unknown>, key: string, where: string): string {
@@ -196,12 +198,8 @@ export type VersionRanges = Partial<Record<Component, string>>;
  * user's range. A range nothing satisfies is an error that lists what there is.
  */
 export function selectArtifacts(manifest: Manifest, stack: string, ranges: VersionRanges = {}): Artifact[] {
-  if (!stack) {
-    throw new UserError("STACK is not set", `Set STACK to one of: ${SUPPORTED_STACKS.join(", ")}.`);
-  }
-  if (!isStack(stack)) {
-    throw new UserError(`stack "${stack}" is not supported`, `Supported stacks: ${SUPPORTED_STACKS.join(", ")}.`);
-  }
+  if (!stack) throw new UserError("STACK is not set", STACK_HINT);
+  if (!isStack(stack)) throw new UserError(`stack "${stack}" is not supported`, STACK_HINT);
   const available = manifest.stacks[stack].map((f) => {
     const a = manifest.artifacts.find((x) => x.file === f);
     if (!a) throw new UserError(`vendor-manifest.json: stacks.${stack} names ${f}, which no artifact has`);

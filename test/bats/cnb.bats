@@ -13,11 +13,8 @@ setup_file() {
   echo $! >"$CNB_WORK/mirror.pid"
   for _ in $(seq 100); do grep -q 'port [0-9]' "$CNB_WORK/mirror.out" 2>/dev/null && break; sleep 0.05; done
   CNB_MIRROR="http://127.0.0.1:$(grep -oE 'port [0-9]+' "$CNB_WORK/mirror.out" | cut -d' ' -f2)"
-  # The buildpack as the lifecycle gets it: the repository's files.
-  mkdir -p "$CNB_WORK/bp"
-  cp -r "$REPO/bin" "$REPO/dist" "$REPO/buildpack.toml" "$REPO/vendor-manifest.json" "$CNB_WORK/bp/"
-  rm -rf "$CNB_WORK/bp/dist/vendor"
-  mkdir -p "$CNB_WORK/bp/src" && cp -r "$REPO/src/runtime" "$CNB_WORK/bp/src/"
+  # The buildpack as the lifecycle gets it: what it ships, and nothing else.
+  copy_buildpack "$CNB_WORK/bp"
   mkdir -p "$CNB_WORK/platform/env" "$CNB_WORK/app"
   echo "$CNB_MIRROR" >"$CNB_WORK/platform/env/BUILDPACK_VENDOR_URL"
   cat >"$CNB_WORK/app/wsgi.py" <<'PY'

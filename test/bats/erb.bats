@@ -4,8 +4,8 @@ load helpers
 
 setup() {
   SCRIPT_NAME=test
-  # shellcheck source=src/runtime/lib/erb.sh
-  . "$REPO/src/runtime/lib/erb.sh"
+  # shellcheck source=runtime/lib/erb.sh
+  . "$REPO/runtime/lib/erb.sh"
   F="$BATS_TEST_TMPDIR/t.erb"
 }
 

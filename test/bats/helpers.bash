@@ -28,6 +28,17 @@ start_mirror() {
 stop_mirror() { [[ -n ${MIRROR_PID:-} ]] && kill "$MIRROR_PID" 2>/dev/null || true; }
 mirror_requests() { grep -c '"GET ' "$MIRROR_LOG" || true; }
 
+# copy_buildpack DEST: the buildpack as a platform gets it: the files package.json declares it
+# ships ("files"), and nothing else.
+copy_buildpack() {
+  local dest=$1 f
+  mkdir -p "$dest"
+  for f in $(python3 -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1]))["files"]))' "$REPO/package.json"); do
+    mkdir -p "$dest/$(dirname "$f")"
+    cp -r "$REPO/$f" "$dest/$f"
+  done
+}
+
 # compile_app STACK APP_SRC BUILD CACHE: runs bin/compile as Heroku does, against the mirror.
 compile_app() {
   local stack=$1 src=$2 build=$3 cache=$4

@@ -5,13 +5,16 @@ load helpers
 setup() {
   SCRIPT_NAME=test
   VENDOR_DIR=/nonexistent
-  # shellcheck source=src/runtime/lib/common.sh
-  . "$REPO/src/runtime/lib/common.sh"
-  # shellcheck source=src/runtime/lib/pgbouncer.sh
-  . "$REPO/src/runtime/lib/pgbouncer.sh"
+  # shellcheck source=runtime/lib/common.sh
+  . "$REPO/runtime/lib/common.sh"
+  # shellcheck source=runtime/lib/pgbouncer.sh
+  . "$REPO/runtime/lib/pgbouncer.sh"
 }
 
-parse() { parse_db_url DB && printf '%s|%s|%s|%s|%s|%s|%s\n' "$DB_USER" "$DB_PASS" "$DB_HOST" "$DB_PORT" "$DB_NAME" "$DB_SSLMODE" "$DB_QUERY"; }
+parse() {
+  local -A u
+  parse_db_url DB u && printf '%s|%s|%s|%s|%s|%s|%s\n' "${u[user]}" "${u[pass]}" "${u[host]}" "${u[port]}" "${u[name]}" "${u[sslmode]}" "${u[query]}"
+}
 
 @test "percent-encoded user and password with :/@% and quotes" {
   DB='postgres://u%40x:p%40ss%3Aw%2Frd%25%22%27@db.example.com:5433/my%20db' run parse

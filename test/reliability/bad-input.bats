@@ -242,9 +242,7 @@ setup() {
 
 @test "a vendor manifest with no pgbouncer for the stack" {
   local bp="$BATS_TEST_TMPDIR/bp"
-  mkdir -p "$bp/src"
-  cp -r "$REPO/bin" "$REPO/dist" "$REPO/vendor-manifest.json" "$bp/"
-  cp -r "$REPO/src/runtime" "$bp/src/"
+  copy_buildpack "$bp"
   python3 - "$bp/vendor-manifest.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))

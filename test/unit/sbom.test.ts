@@ -5,9 +5,9 @@ import { join } from "path";
 import { test } from "node:test";
 import { validateManifest } from "../../src/core/manifest";
 import { checkArtifactSbom, layerBom, SBOM_FILE } from "../../src/core/sbom";
-import { artifactSbom, cvesOfPatch } from "../../support/vendor/sbom";
+import { artifactSbom, cvesOfPatch } from "../../builds/sbom";
 
-const patchDir = join(process.cwd(), "support/vendor/patches");
+const patchDir = join(process.cwd(), "builds/patches");
 const manifest = () => {
   const m = validateManifest(JSON.parse(readFileSync(join(process.cwd(), "vendor-manifest.json"), "utf8")));
   for (const a of m.artifacts) if (a.name !== "node") a.sbom = SBOM_FILE;

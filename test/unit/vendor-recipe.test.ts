@@ -5,9 +5,9 @@ import { join } from "path";
 import { test } from "node:test";
 import { validateManifest } from "../../src/core/manifest";
 import { sha256Text } from "../../src/core/sha256";
-import { buildInputsKey, checkPatchLists, checkSourceSha256, seriesOf } from "../../support/vendor/recipe";
+import { buildInputsKey, checkPatchLists, checkSourceSha256, seriesOf } from "../../builds/recipe";
 
-const vendorDir = join(process.cwd(), "support/vendor");
+const vendorDir = join(process.cwd(), "builds");
 const raw = () => JSON.parse(readFileSync(join(process.cwd(), "vendor-manifest.json"), "utf8"));
 
 test("the manifest's patch lists are exactly what the build applies, and every patch exists", () => {

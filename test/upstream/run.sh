@@ -37,7 +37,7 @@ source_tree() {
   mkdir -p "$dir"
   tar -xzf "$orig" -C "$dir" --strip-components=1
   for p in $(manifest_field "$name" 'a["debian"]["patches"] + a["patches"]'); do
-    patch -d "$dir" -p1 --quiet --no-backup-if-mismatch <"support/vendor/patches/$p"
+    patch -d "$dir" -p1 --quiet --no-backup-if-mismatch <"builds/patches/$p"
   done
   echo "$dir"
 }
@@ -56,9 +56,14 @@ run_pgbouncer_suite() {
   echo "tls_support = yes" >"$src/config.mak"
   chown -R "$DYNO_USER" "$src"
   echo "== upstream: pgbouncer $(manifest_field pgbouncer 'a["version"]') test suite (pytest, 2 workers)"
-  runuser -u "$DYNO_USER" -- env -i HOME="$src" PATH="$PGBIN:/usr/bin:/bin" LANG=C.UTF-8 PGBOUNCER_HONOR_SIGTERM=1 \
-    "${ipv6[@]}" \
-    bash -c "cd '$src/test' && timeout 900 python3 -m pytest -p no:cacheprovider -n 2 -q -rs" 2>&1 | tee "$WORK/pgbouncer.out"
+  local pytest=(runuser -u "$DYNO_USER" -- env -i HOME="$src" PATH="$PGBIN:/usr/bin:/bin" LANG=C.UTF-8
+    PGBOUNCER_HONOR_SIGTERM=1 "${ipv6[@]}" timeout 900 python3 -m pytest -o "cache_dir=$src/.pytest_cache" -q -rs)
+  if (cd "$src/test" && "${pytest[@]}" -n 2) 2>&1 | tee "$WORK/pgbouncer.out"; then return 0; fi
+  # A few of upstream's tests race on timing (test_prepared_failed_prepare_pipeline says so in its
+  # own comment), and two busy cores can lose the race: the failed ones run once more, alone, and
+  # only a second failure counts. The first failure stays in the output.
+  echo "== upstream: pgbouncer, the failed tests once more, one at a time"
+  (cd "$src/test" && "${pytest[@]}" --last-failed) 2>&1 | tee "$WORK/pgbouncer-rerun.out"
 }
 
 run_stunnel_suite() {
@@ -78,6 +83,7 @@ run_stunnel_suite() {
 # count REGEX SUITE: the sum of the numbers in REGEX's matches in SUITE's last summary line (0 if none).
 count() {
   local n
+  [[ -f $WORK/$2.out ]] || { echo 0; return; }
   n=$(grep -E "$1" "$WORK/$2.out" | tail -n 1 | grep -oE "$1" | grep -oE '[0-9]+' | paste -sd+ -)
   echo $((${n:-0}))
 }
@@ -87,8 +93,9 @@ main() {
   run_pgbouncer_suite || rc=1
   run_stunnel_suite || rc=1
   # pytest's last line ("229 passed, 7 skipped in 80s") and stunnel's summary ("succeeded: 30")
-  passed=$(($(count '[0-9]+ passed' pgbouncer) + $(count 'succeeded: [0-9]+' stunnel)))
-  failed=$(($(count '[0-9]+ (failed|errors?)' pgbouncer) + $(count 'failed: [0-9]+' stunnel)))
+  passed=$(($(count '[0-9]+ passed' pgbouncer) + $(count '[0-9]+ passed' pgbouncer-rerun) + $(count 'succeeded: [0-9]+' stunnel)))
+  failed=$(($(count '[0-9]+ (failed|errors?)' pgbouncer-rerun) + $(count 'failed: [0-9]+' stunnel)))
+  if [[ ! -s $WORK/pgbouncer-rerun.out ]]; then failed=$((failed + $(count '[0-9]+ (failed|errors?)' pgbouncer))); fi
   echo "upstream: $passed passed, $failed failed"
   return "$rc"
 }

@@ -1,77 +1,6 @@
 # shellcheck shell=bash
-# Shared by the start scripts: messages, checks of config vars, and supervision of child processes.
-# Sourced; the scripts set `set -euo pipefail` themselves.
-
-# The slug root (bin/..) and where the binaries are: vendor/ in a classic slug, a layer in CNB
-# (the CNB build sets NGINX_PGBOUNCER_VENDOR through env.launch/).
-# shellcheck disable=SC2034 # used by the scripts that source this
-APP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-# shellcheck disable=SC2034
-VENDOR_DIR=${NGINX_PGBOUNCER_VENDOR:-$APP_DIR/vendor}
-# shellcheck disable=SC2034
-RUNTIME_DIR="$APP_DIR/vendor/nginx-pgbouncer"
-
-# Messages never stop the script: if the log pipe is gone, a failed write must not abandon the
-# children mid-shutdown. A handler (not an ignore, which children would inherit) keeps SIGPIPE
-# from killing the script.
-trap ':' PIPE
-say() { printf '%s: %s\n' "$SCRIPT_NAME" "$*" >&2 || true; }
-
-die() { # die MESSAGE [HINT]
-  printf '%s: error: %s\n' "$SCRIPT_NAME" "$1" >&2
-  [[ -n ${2:-} ]] && printf '%s: %s\n' "$SCRIPT_NAME" "$2" >&2
-  exit 1
-}
-
-# int_var NAME DEFAULT MIN MAX: prints the value of config var NAME, an integer in [MIN, MAX].
-int_var() {
-  local name=$1 default=$2 min=$3 max=$4 value
-  value=${!name:-$default}
-  if [[ ! $value =~ ^[0-9]{1,9}$ ]] || ((10#$value < min || 10#$value > max)); then
-    die "$name must be a whole number from $min to $max (it is '$value')" "Fix it with: heroku config:set $name=$default"
-  fi
-  printf '%s\n' "$((10#$value))"
-}
-
-# num_var NAME DEFAULT MAX: a non-negative decimal number (seconds) up to MAX.
-num_var() {
-  local name=$1 default=$2 max=$3 value
-  value=${!name:-$default}
-  if [[ ! $value =~ ^[0-9]{1,9}(\.[0-9]+)?$ ]] || ((10#${value%.*} > max)); then
-    die "$name must be a number of seconds from 0 to $max (it is '$value')" "Fix it with: heroku config:set $name=$default"
-  fi
-  printf '%s\n' "$value"
-}
-
-# choice_var NAME DEFAULT CHOICE...: the value of NAME, one of the choices.
-choice_var() {
-  local name=$1 default=$2 value c
-  shift 2
-  value=${!name:-$default}
-  for c in "$@"; do [[ $value == "$c" ]] && { printf '%s\n' "$value"; return 0; }; done
-  die "$name must be one of: $* (it is '$value')" "Fix it with: heroku config:set $name=$default"
-}
-
-# wait_for TIMEOUT_S DESCRIPTION PID TEST...: polls TEST every 10 ms (the poolers start in a few ms,
-# and the app starts only after them) until it succeeds; fails when time is up or PID has exited.
-wait_for() {
-  local timeout=$1 what=$2 pid=$3 deadline
-  shift 3
-  deadline=$((SECONDS + timeout))
-  until "$@"; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      say "exited before $what"
-      return 1
-    fi
-    if ((SECONDS >= deadline)); then
-      say "gave up waiting for $what after ${timeout} s"
-      return 1
-    fi
-    sleep 0.01
-  done
-}
-
-# --- supervision -------------------------------------------------------------------------------
+# Supervision of a start script's children. Sourced by common.sh.
+#
 # Children are registered with their role. The first one that exits on its own (not during a
 # shutdown) ends the whole group: the platform sees a non-zero exit and restarts the dyno.
 # A SIGTERM or SIGINT starts a shutdown: the children are asked to stop (on_shutdown), nothing is
@@ -80,7 +9,8 @@ wait_for() {
 declare -A CHILD_ROLE=() CHILD_STATUS=()
 SHUTTING_DOWN=0
 BOOT_FAILED=0 # set when a start script gives up before everything was up
-STOP_TIMEOUT=${NGINX_PGBOUNCER_STOP_TIMEOUT:-25}
+# Heroku's SIGKILL comes 30 s after its SIGTERM: by default whatever is left goes at 25 s.
+STOP_TIMEOUT=$(int_var NGINX_PGBOUNCER_STOP_TIMEOUT 25 1 3600)
 STOP_TIMER=""
 
 register_child() { CHILD_ROLE[$1]=$2; } # register_child PID ROLE

@@ -5,7 +5,7 @@
 set -euo pipefail
 : "${OUT_DIR:?}" "${BUILD_ROOT:?}" "${PLATFORM:?}" "${SOURCE_DATE_EPOCH:?}"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=support/vendor/lib.sh
+# shellcheck source=builds/lib.sh
 . "$HERE/lib.sh"
 export LC_ALL=C TZ=UTC
 tgz=$1 version=$2

@@ -7,8 +7,8 @@
 import { createHash } from "crypto";
 import { readFileSync } from "fs";
 import { join } from "path";
-import { Artifact, Library, Manifest } from "../../src/core/manifest";
-import { CdxBom, CdxComponent } from "../../src/core/sbom";
+import { Artifact, Library, Manifest } from "../src/core/manifest";
+import { CdxBom, CdxComponent } from "../src/core/sbom";
 
 const CVE = /CVE-\d{4}-\d{4,}/g;
 

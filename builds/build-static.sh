@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds fully static nginx, pgbouncer and stunnel for one platform from verified source tarballs.
 #
-# Called by support/vendor/main.ts, which fetches and checks the sources and passes them in, runs
+# Called by builds/main.ts, which fetches and checks the sources and passes them in, runs
 # this once to build into $BUILD_ROOT/stage, writes the SBOMs there, then runs `build-static.sh
 # package` to make the artifacts:
 #   SRC_<LIB>      path of each verified orig tarball (MUSL ZLIB OPENSSL PCRE2 LIBEVENT NGINX PGBOUNCER STUNNEL)
@@ -19,7 +19,7 @@ set -euo pipefail
 : "${OUT_DIR:?}" "${BUILD_ROOT:?}" "${PLATFORM:?}" "${SOURCE_DATE_EPOCH:?}"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PATCHES="$HERE/patches"
-# shellcheck source=support/vendor/lib.sh
+# shellcheck source=builds/lib.sh
 . "$HERE/lib.sh"
 JOBS=${JOBS:-$(nproc)}
 export LC_ALL=C TZ=UTC SOURCE_DATE_EPOCH

@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "fs";
 import { basename } from "path";
-import { UserError } from "../../src/core/errors";
+import { UserError } from "../src/core/errors";
 import { join, relative } from "path";
-import { Manifest } from "../../src/core/manifest";
-import { sha256Text } from "../../src/core/sha256";
+import { Manifest } from "../src/core/manifest";
+import { sha256Text } from "../src/core/sha256";
 
 /** "pcre2" -> "PCRE2": the suffix of the SRC_* and VER_* variables build-static.sh reads. */
 export function libraryEnvName(name: string): string {

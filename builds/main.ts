@@ -10,13 +10,13 @@ import { execFileSync, spawnSync } from "child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "fs";
 import { homedir, tmpdir } from "os";
 import { dirname, join } from "path";
-import { DebianPin, Manifest, validateManifest } from "../../src/core/manifest";
-import { sha256File, sha256Text } from "../../src/core/sha256";
-import { isUserError, UserError } from "../../src/core/errors";
-import { consoleLog, humanBytes } from "../../src/core/log";
+import { DebianPin, Manifest, validateManifest } from "../src/core/manifest";
+import { sha256File, sha256Text } from "../src/core/sha256";
+import { isUserError, UserError } from "../src/core/errors";
+import { consoleLog, humanBytes } from "../src/core/log";
 import { buildInputsKey, checkPatchLists, checkSourceSha256, libraryEnvName } from "./recipe";
 import { artifactSbom } from "./sbom";
-import { checkArtifactSbom, SBOM_FILE } from "../../src/core/sbom";
+import { checkArtifactSbom, SBOM_FILE } from "../src/core/sbom";
 
 // Run through support/run-ts.mjs from a temporary bundle, so find the checkout from the cwd.
 function findRoot(dir: string): string {
@@ -28,7 +28,7 @@ function findRoot(dir: string): string {
 const ROOT = findRoot(process.cwd());
 const MANIFEST_PATH = join(ROOT, "vendor-manifest.json");
 const OUT_DIR = join(ROOT, "dist/vendor");
-const VENDOR_DIR = join(ROOT, "support/vendor");
+const VENDOR_DIR = join(ROOT, "builds");
 // Fixed: the path ends up inside the binaries, so every build must use the same one.
 const BUILD_ROOT = "/tmp/hbnp-vendor-build";
 const CACHE_ROOT = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "heroku-buildpack-nginx-pgbouncer");
@@ -66,7 +66,7 @@ function fetchOrig(pin: DebianPin, sha256: string, dir: string): string {
   if (!existsSync(path)) {
     throw new UserError(
       `could not download ${pin.orig} (Debian source package ${pin.package} ${pin.version})`,
-      "The build needs deb-src entries for bookworm and trixie: run support/vendor/setup-build-host.sh as root.",
+      "The build needs deb-src entries for bookworm and trixie: run builds/setup-build-host.sh as root.",
     );
   }
   checkSourceSha256(path, sha256);

@@ -1,0 +1,77 @@
+# shellcheck shell=bash
+# Database URLs: parsing a postgres:// config var into its parts, and percent-encoding. Sourced
+# after common.sh (for die). Nothing here starts anything, so each function is testable alone.
+
+# url_decode TEXT: percent-decoding; fails on a malformed escape.
+url_decode() {
+  local s=$1
+  [[ $s =~ %([^0-9A-Fa-f]|.[^0-9A-Fa-f]|.?$) ]] && return 1
+  s=${s//\\/\\\\}
+  printf '%b' "${s//%/\\x}"
+}
+
+# url_encode TEXT: percent-encodes everything but unreserved characters.
+url_encode() {
+  local s=$1 out="" c i
+  for ((i = 0; i < ${#s}; i++)); do
+    c=${s:i:1}
+    if [[ $c =~ [A-Za-z0-9._~-] ]]; then out+=$c; else out+=$(printf '%%%02X' "'$c"); fi
+  done
+  printf '%s' "$out"
+}
+
+# The libpq sslmodes, weakest first: the order in which one is stricter than another.
+SSLMODES_BY_STRENGTH=(disable allow prefer require verify-ca verify-full)
+
+# parse_db_url VAR ARRAY: parses the postgres URL in config var VAR into the associative array
+# named ARRAY: user pass host port name sslmode query (query: the parameters kept for the pooled
+# URL). Errors name the variable, never its value.
+parse_db_url() {
+  local var=$1 url rest userinfo hostport path query host port pair kept=() pairs=()
+  local -n parsed=$2
+  url=${!var-}
+  [[ -n ${!var+set} ]] || die "$var is not set" "PGBOUNCER_URLS names it; set it to your database URL, or remove it from PGBOUNCER_URLS."
+  [[ -n $url ]] || die "$var is empty" "Set it to a postgres:// URL, or remove it from PGBOUNCER_URLS."
+  [[ $url =~ ^(postgres|postgresql)://(.*)$ ]] || die "$var is not a postgres:// or postgresql:// URL" "Heroku Postgres sets postgres://USER:PASSWORD@HOST:PORT/DATABASE."
+  rest=${BASH_REMATCH[2]}
+  userinfo=""
+  if [[ $rest == *@* ]]; then userinfo=${rest%@*} rest=${rest##*@}; fi
+  hostport=${rest%%[/?]*}
+  rest=${rest#"$hostport"}
+  path=${rest%%\?*} query=""
+  [[ $rest == *\?* ]] && query=${rest#*\?}
+  if [[ $hostport =~ ^\[([0-9A-Fa-f:.]+)\](:(.*))?$ ]]; then
+    host=${BASH_REMATCH[1]} port=${BASH_REMATCH[3]}
+  elif [[ $hostport =~ ^([^:]*)(:(.*))?$ ]]; then
+    host=${BASH_REMATCH[1]} port=${BASH_REMATCH[3]}
+  fi
+  [[ -n $host ]] || die "$var has no host" "The URL must look like postgres://USER:PASSWORD@HOST:PORT/DATABASE."
+  port=${port:-5432}
+  if [[ ! $port =~ ^[0-9]{1,5}$ ]] || ((10#$port < 1 || 10#$port > 65535)); then
+    die "$var has an invalid port" "The port must be a number from 1 to 65535."
+  fi
+  local user pass="" name sslmode=""
+  user=$(url_decode "${userinfo%%:*}") || die "$var has a malformed %-escape in its user name" "Escape special characters as %XX (two hex digits)."
+  if [[ $userinfo == *:* ]]; then
+    pass=$(url_decode "${userinfo#*:}") || die "$var has a malformed %-escape in its password" "Escape special characters as %XX (two hex digits)."
+  fi
+  [[ -n $user ]] || die "$var has no user name" "The URL must look like postgres://USER:PASSWORD@HOST:PORT/DATABASE."
+  name=$(url_decode "${path#/}") || die "$var has a malformed %-escape in its database name" "Escape special characters as %XX (two hex digits)."
+  [[ -n $name ]] || die "$var has no database name" "The URL must end in /DATABASE."
+  if [[ -n $query ]]; then
+    IFS='&' read -r -a pairs <<<"$query"
+    for pair in "${pairs[@]}"; do
+      case $pair in
+        sslmode=*) sslmode=${pair#sslmode=} ;;
+        sslrootcert=* | sslcert=* | sslkey=*) ;; # about the server connection, not the local one
+        *) kept+=("$pair") ;;
+      esac
+    done
+  fi
+  if [[ -n $sslmode && " ${SSLMODES_BY_STRENGTH[*]} " != *" $sslmode "* ]]; then
+    die "$var has an unknown sslmode in its query string" "Use one of: ${SSLMODES_BY_STRENGTH[*]} (libpq's names)."
+  fi
+  # shellcheck disable=SC2034 # the caller's array, through the nameref
+  parsed=([user]=$user [pass]=$pass [host]=$host [port]=$((10#$port)) [name]=$name [sslmode]=$sslmode
+    [query]="$(IFS='&'; printf '%s' "${kept[*]}")")
+}

@@ -1,0 +1,82 @@
+# shellcheck shell=bash
+# The pooler wrapper shared by bin/start-pgbouncer (pgbouncer's own TLS to the server) and
+# bin/start-pgbouncer-stunnel (plain pgbouncer -> stunnel -> TLS): start-up and supervision.
+# Sourced after common.sh; the URLs are parsed by db-url.sh and the configs written by
+# pgbouncer-config.sh.
+#
+# For each config var named in PGBOUNCER_URLS it writes pgbouncer's (and stunnel's) config into a
+# private directory, starts the pooler, and runs CMD with the var pointing at the local pooler.
+# Local clients use a unix socket in that private directory (no password hashing per connection:
+# Django opens one per request); 127.0.0.1:6000 also listens, with PGBOUNCER_AUTH_TYPE.
+
+# shellcheck source=runtime/lib/db-url.sh
+. "$LIB_DIR/db-url.sh"
+# shellcheck source=runtime/lib/pgbouncer-config.sh
+. "$LIB_DIR/pgbouncer-config.sh"
+
+PGBOUNCER_BIN="$VENDOR_DIR/pgbouncer/bin/pgbouncer"
+STUNNEL_BIN="$VENDOR_DIR/stunnel/bin/stunnel"
+
+stunnel_ready() {
+  local n
+  for ((n = 1; n <= URL_COUNT; n++)); do
+    [[ -S $RUN_DIR/.s.PGSQL.$((LISTEN_PORT + 100 + n)) ]] || return 1
+  done
+}
+pgbouncer_ready() { [[ -S $RUN_DIR/.s.PGSQL.$LISTEN_PORT ]]; }
+
+# The pooler stays up through the dyno's SIGTERM (our build ignores it) until the app is gone;
+# then pgbouncer gets SIGINT (safe shutdown), and stunnel once pgbouncer has exited.
+on_shutdown() { signal_role TERM app; }
+on_child_exit() {
+  case $1 in
+    app) signal_role INT pgbouncer ;;
+    pgbouncer) signal_role INT stunnel ;;
+    stunnel) signal_role INT pgbouncer ;;
+  esac
+}
+
+cleanup() { [[ -n ${RUN_DIR:-} ]] && rm -rf "$RUN_DIR"; }
+
+start_poolers() {
+  if [[ $MODE == stunnel ]]; then
+    spawn stunnel "$STUNNEL_BIN" "$RUN_DIR/stunnel.conf"
+    wait_for 10 "stunnel listened" $! stunnel_ready || give_up "stunnel did not start" app 0
+  fi
+  spawn pgbouncer "$PGBOUNCER_BIN" "$RUN_DIR/pgbouncer.ini"
+  wait_for 10 "pgbouncer listened" $! pgbouncer_ready || give_up "pgbouncer did not start" app 0
+}
+
+pgbouncer_main() { # pgbouncer_main MODE CMD...
+  MODE=$1
+  shift
+  (($#)) || die "no command given" "Usage: bin/$SCRIPT_NAME COMMAND... (e.g. bin/$SCRIPT_NAME gunicorn app.wsgi)"
+  case ${PGBOUNCER_ENABLED:-1} in
+    1 | true | yes | on) ;;
+    *) say "PGBOUNCER_ENABLED=${PGBOUNCER_ENABLED}: starting the command without a pooler"; exec "$@" ;;
+  esac
+  read_settings
+  # A start script further up this process tree already pooled these URLs: use that pooler.
+  local first
+  read -r first _ <<<"$URL_VARS"
+  local pooled_var="${first}_PGBOUNCER"
+  if [[ -n ${!pooled_var:-} && ${!first:-} == "${!pooled_var}" ]]; then exec "$@"; fi
+  trap cleanup EXIT
+  write_configs
+  trap 'begin_shutdown "got SIGTERM"' TERM
+  trap 'begin_shutdown "got SIGINT"' INT
+  start_poolers
+  local e
+  for e in "${POOLED_EXPORTS[@]}"; do export "${e?}"; done
+  if [[ -t 0 ]]; then
+    # One-off dyno with a terminal: the command runs in the foreground and owns the terminal.
+    local status=0
+    trap ':' INT
+    "$@" || status=$?
+    signal_role INT pgbouncer
+    while reap; do [[ -n $LAST_EXITED ]] && on_child_exit "${CHILD_ROLE[$LAST_EXITED]}"; done
+    exit "$status"
+  fi
+  spawn app "$@"
+  supervise app 0
+}
