@@ -26181,7 +26181,7 @@ function runtimeArtifacts(manifest, stack, config) {
 async function buildApp(req) {
   const started = Date.now();
   const { log } = req;
-  const manifest = loadManifest((0, import_path6.join)(req.buildpackDir, "vendor-manifest.json"));
+  const { manifest } = req;
   const artifacts = runtimeArtifacts(manifest, req.stack, req.config);
   const baseUrl = vendorBaseUrl(req.config, manifest.baseUrl);
   log.step(`Installing nginx, pgbouncer and stunnel for ${req.stack}`);
@@ -26241,6 +26241,7 @@ async function compile(args, buildpackDir, log) {
   }
   await buildApp({
     buildpackDir,
+    manifest: loadManifest((0, import_path7.join)(buildpackDir, "vendor-manifest.json")),
     stack: process.env.STACK ?? "",
     config: readConfigVars(envDir),
     appDir: buildDir,
@@ -26313,7 +26314,7 @@ async function cnbBuild(args, buildpackDir, log) {
     (0, import_fs10.rmSync)(layer, { recursive: true, force: true });
     (0, import_fs10.mkdirSync)(layer, { recursive: true });
     const downloads = (0, import_path8.join)(layersDir, DOWNLOADS_LAYER);
-    await buildApp({ buildpackDir, stack, config, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
+    await buildApp({ buildpackDir, manifest, stack, config, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
     (0, import_fs10.writeFileSync)(`${downloads}.toml`, formatLayerToml({ types: { launch: false, build: false, cache: true }, metadata: {} }));
   }
   const envLaunch = (0, import_path8.join)(layer, "env.launch");

@@ -3,6 +3,7 @@ import { readConfigVars } from "../core/config-vars";
 import { buildApp } from "../core/build";
 import { UserError } from "../core/errors";
 import { Log } from "../core/log";
+import { loadManifest } from "../core/manifest";
 
 /** Heroku classic: `bin/compile BUILD_DIR CACHE_DIR ENV_DIR`, with STACK in the environment. */
 export async function compile(args: string[], buildpackDir: string, log: Log): Promise<void> {
@@ -12,6 +13,7 @@ export async function compile(args: string[], buildpackDir: string, log: Log): P
   }
   await buildApp({
     buildpackDir,
+    manifest: loadManifest(join(buildpackDir, "vendor-manifest.json")),
     stack: process.env.STACK ?? "",
     config: readConfigVars(envDir),
     appDir: buildDir,

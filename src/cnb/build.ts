@@ -42,7 +42,7 @@ export async function cnbBuild(args: string[], buildpackDir: string, log: Log): 
     rmSync(layer, { recursive: true, force: true });
     mkdirSync(layer, { recursive: true });
     const downloads = join(layersDir, DOWNLOADS_LAYER);
-    await buildApp({ buildpackDir, stack, config, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
+    await buildApp({ buildpackDir, manifest, stack, config, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
     // Downloads are only a cache between builds; they are not part of the image.
     writeFileSync(`${downloads}.toml`, formatLayerToml({ types: { launch: false, build: false, cache: true }, metadata: {} }));
   }

@@ -6,10 +6,11 @@ import { UserError } from "./errors";
 import { installArtifacts, Installed } from "./install";
 import { layOutRuntime } from "./layout";
 import { Log, elapsed } from "./log";
-import { Artifact, Manifest, loadManifest, selectArtifacts } from "./manifest";
+import { Artifact, Manifest, selectArtifacts } from "./manifest";
 
 export interface BuildRequest {
   buildpackDir: string;
+  manifest: Manifest;
   stack: string;
   config: BuildConfig;
   /** The app directory: the slug (classic) or the app dir beside the layers (CNB). */
@@ -36,7 +37,7 @@ export function runtimeArtifacts(manifest: Manifest, stack: string, config: Buil
 export async function buildApp(req: BuildRequest): Promise<Installed[]> {
   const started = Date.now();
   const { log } = req;
-  const manifest = loadManifest(join(req.buildpackDir, "vendor-manifest.json"));
+  const { manifest } = req;
   const artifacts = runtimeArtifacts(manifest, req.stack, req.config);
   const baseUrl = vendorBaseUrl(req.config, manifest.baseUrl);
 

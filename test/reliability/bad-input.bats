@@ -201,7 +201,7 @@ setup() {
 
 @test "empty STACK" {
   compiles "" "$(env_dir)"
-  compile_refused "STACK is not set" "Set STACK to one of: cedar-14, heroku-20, heroku-22, heroku-24, heroku-26."
+  compile_refused "STACK is not set" "Supported stacks: cedar-14, heroku-20, heroku-22, heroku-24, heroku-26."
 }
 
 @test "an ENV_DIR that does not exist" {
