@@ -41,7 +41,8 @@ live_children() {
 signal_role() { # signal_role SIGNAL ROLE: to each live child with that role
   local sig=$1 role=$2 pid
   for pid in $(live_children); do
-    [[ ${CHILD_ROLE[$pid]} == "$role" ]] && kill "-$sig" "$pid" 2>/dev/null
+    # A child may be gone already (the dyno's SIGTERM reaches it too): not an error under set -e.
+    if [[ ${CHILD_ROLE[$pid]} == "$role" ]]; then kill "-$sig" "$pid" 2>/dev/null || true; fi
   done
   return 0
 }
@@ -65,7 +66,7 @@ give_up() {
 # Default hook: ask every child to stop. Scripts override it to stop children in order.
 on_shutdown() {
   local pid
-  for pid in $(live_children); do kill -TERM "$pid" 2>/dev/null; done
+  for pid in $(live_children); do kill -TERM "$pid" 2>/dev/null || true; done
   return 0
 }
 
@@ -125,7 +126,7 @@ supervise() {
     fi
     on_child_exit "$role"
   done
-  [[ -n $STOP_TIMER ]] && kill "$STOP_TIMER" 2>/dev/null
+  [[ -z $STOP_TIMER ]] || kill "$STOP_TIMER" 2>/dev/null || true
   wait 2>/dev/null || true
   [[ -n $failed ]] && exit "$failed"
   ((BOOT_FAILED)) && exit 1

@@ -72,7 +72,7 @@ exercise_web() { # exercise_web SERVER STACK
   # SIGTERM to every process: clean and complete well within 30 s.
   local started=$SECONDS
   stop_dyno
-  ((SECONDS - started < 30)) || fail "shutdown took $((SECONDS - started)) s"
+  ((SECONDS - started < 30)) || { grep -E "stopp|still running|SIG|exit" "$DYNO_LOG" | tail -40 >&3; fail "shutdown took $((SECONDS - started)) s"; }
   assert_equal "$(dyno_pids)" ""
 }
 

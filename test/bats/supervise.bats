@@ -1,0 +1,21 @@
+#!/usr/bin/env bats
+# The start scripts' supervision (runtime/lib/supervise.sh), alone: no binaries, no dyno.
+load helpers
+
+# in_script CODE: CODE in a bash of its own, as the start scripts run (set -euo pipefail), with
+# the runtime libraries loaded.
+in_script() {
+  bash -c "set -euo pipefail; SCRIPT_NAME=test VENDOR_DIR=/nonexistent; . '$REPO/runtime/lib/common.sh'; $1"
+}
+
+@test "asking a child that has already exited to stop is not an error: the dyno's SIGTERM often gets there first" {
+  run in_script 'spawn app true; sleep 0.3; signal_role TERM app; on_shutdown; echo still-supervising'
+  assert_success
+  assert_output "still-supervising"
+}
+
+@test "NGINX_PGBOUNCER_STOP_TIMEOUT is checked when the scripts load" {
+  NGINX_PGBOUNCER_STOP_TIMEOUT=soon run in_script 'echo loaded'
+  assert_failure
+  assert_output --partial "NGINX_PGBOUNCER_STOP_TIMEOUT must be a whole number from 1 to 3600 (it is 'soon')"
+}
