@@ -110,7 +110,6 @@ function writeSboms(manifest: Manifest, natives: Manifest["artifacts"]): void {
       if (!args) throw new UserError("nginx -V printed no configure arguments", "See " + BUILD_ROOT + "/logs/nginx.log.");
       properties.push({ name: "nginx:configure-arguments", value: args });
     }
-    a.sbom = SBOM_FILE;
     const bom = artifactSbom(a, manifest, join(VENDOR_DIR, "patches"), properties);
     writeFileSync(join(staged, SBOM_FILE), JSON.stringify(bom, null, 2) + "\n");
     const fixed = (bom.vulnerabilities ?? []).length;
