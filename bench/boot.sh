@@ -61,7 +61,7 @@ while ms() < 30000:
 else:
     sys.exit("bench: nothing answered within 30 s")
 PY
-  dyno_stop
+  dyno::stop 10
 }
 
 for round in $(seq "$ROUNDS"); do

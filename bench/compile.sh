@@ -10,12 +10,12 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${1:-7}
 STACK=${2:-heroku-24}
 WORK=$(mktemp -d)
-trap 'kill "$mirror" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+# shellcheck source=test/support/dyno.sh
+. "$REPO/test/support/dyno.sh"
+trap 'mirror::stop; rm -rf "$WORK"' EXIT
 
-python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$REPO/dist/vendor" >"$WORK/mirror.out" 2>/dev/null &
-mirror=$!
-for _ in $(seq 100); do grep -q 'port [0-9]' "$WORK/mirror.out" 2>/dev/null && break; sleep 0.05; done
-url="http://127.0.0.1:$(grep -oE 'port [0-9]+' "$WORK/mirror.out" | cut -d' ' -f2)"
+mirror::start "$REPO/dist/vendor" "$WORK"
+url=$MIRROR_URL
 mkdir -p "$WORK/env" && echo "$url" >"$WORK/env/BUILDPACK_VENDOR_URL"
 files=$(node -e '
 const m = require(process.argv[1]);

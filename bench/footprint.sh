@@ -45,9 +45,9 @@ pss_by_part() {
   echo "$nginx $pgbouncer $stunnel $scripts"
 }
 
-dyno_start "$BENCH_WORK/web.log" "bin/start-nginx bin/start-pgbouncer-stunnel gunicorn -w 4 --bind unix:/tmp/nginx.socket --log-level warning wsgi:application" \
+dyno_run "$BENCH_WORK/web.log" "bin/start-nginx bin/start-pgbouncer-stunnel gunicorn -w 4 --bind unix:/tmp/nginx.socket --log-level warning wsgi:application" \
   NGINX_ACCESS_LOG_PATH=/dev/null PGBOUNCER_LOG_CONNECTIONS=0 PGBOUNCER_LOG_DISCONNECTIONS=0
-dyno_wait_http /db
+dyno::wait_http /db 20
 sleep 2
 read -r idle_nginx idle_pgb idle_st idle_sh < <(pss_by_part)
 wrk -t 2 -c 32 -d "${LOAD}s" "http://127.0.0.1:$PORT/db" >/dev/null &
@@ -61,7 +61,7 @@ while kill -0 "$load" 2>/dev/null; do
   ((b > peak_sh)) && peak_sh=$b
   sleep 0.5
 done
-dyno_stop
+dyno::stop 10
 
 echo
 echo "| process (PSS, KiB) | idle | peak under load |"

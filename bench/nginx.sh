@@ -24,10 +24,10 @@ PORT=$("$REPO/test/support/free-port.sh")
 start_side() { # start_side direct|nginx
   # shellcheck disable=SC2086 # NGINX_VARS is a list of VAR=VALUE words
   case $1 in
-    direct) dyno_start "$BENCH_WORK/$1.log" "gunicorn -w 4 -b 0.0.0.0:$PORT --log-level warning wsgi:application" ;;
-    nginx) dyno_start "$BENCH_WORK/$1.log" "bin/start-nginx gunicorn -w 4 --bind unix:/tmp/nginx.socket --log-level warning wsgi:application" ${NGINX_VARS:-} ;;
+    direct) dyno_run "$BENCH_WORK/$1.log" "gunicorn -w 4 -b 0.0.0.0:$PORT --log-level warning wsgi:application" ;;
+    nginx) dyno_run "$BENCH_WORK/$1.log" "bin/start-nginx gunicorn -w 4 --bind unix:/tmp/nginx.socket --log-level warning wsgi:application" ${NGINX_VARS:-} ;;
   esac
-  dyno_wait_http / || { cat "$BENCH_WORK/$1.log" >&2; return 1; }
+  dyno::wait_http / 20 || return 1
 }
 
 overhead() { # overhead SIDE: appends "req/s p50 p99" to $BENCH_WORK/overhead-SIDE
@@ -86,7 +86,7 @@ for round in $(seq "$ROUNDS"); do
     start_side "$side"
     overhead "$side"
     flood "$side"
-    dyno_stop
+    dyno::stop 10
   done
 done
 

@@ -31,9 +31,9 @@ start_variant() { # start_variant NAME: gunicorn -w 4 on $PORT, wrapped as the v
     native-persistent) wrap="bin/start-pgbouncer" age=600 ;;
     persistent) age=600 ;;
   esac
-  dyno_start "$BENCH_WORK/$1.log" "$wrap gunicorn -w 4 -b 127.0.0.1:$PORT --log-level warning MyProject.wsgi:application" \
+  dyno_run "$BENCH_WORK/$1.log" "$wrap gunicorn -w 4 -b 127.0.0.1:$PORT --log-level warning MyProject.wsgi:application" \
     CONN_MAX_AGE=$age PGBOUNCER_LOG_CONNECTIONS=0 PGBOUNCER_LOG_DISCONNECTIONS=0 PGBOUNCER_DEFAULT_POOL_SIZE=4
-  dyno_wait_http /db || { cat "$BENCH_WORK/$1.log" >&2; return 1; }
+  dyno::wait_http /db 20 || return 1
 }
 
 backends() { "$REPO/test/support/pg.sh" psql "$BENCH_WORK/pg" "SELECT count(*) FROM pg_stat_activity WHERE usename = 'app_user'"; }
@@ -56,7 +56,7 @@ for round in $(seq "$ROUNDS"); do
   for v in "${order[@]}"; do
     start_variant "$v"
     for c in 4 32 120; do measure "$v" "$c"; done
-    dyno_stop
+    dyno::stop 10
   done
 done
 

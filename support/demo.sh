@@ -11,6 +11,8 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
 # shellcheck source=builds/lib.sh
 . builds/lib.sh
+# shellcheck source=test/support/dyno.sh
+. test/support/dyno.sh
 
 CHECK=0
 case ${1:-} in
@@ -24,8 +26,6 @@ PORT=${PORT:-5000}
 MIRROR_PORT=8769
 PG_PORT=15439
 WORK=${DEMO_DIR:-/tmp/hbnp-demo}
-DYNO_USER=dyno
-MIRROR_PID=
 DYNO_PID=
 
 prepare_machine() {
@@ -38,36 +38,23 @@ prepare_machine() {
 start_services() {
   rm -rf "$WORK/build" "$WORK/app" "$WORK/env" && mkdir -p "$WORK/env" && chmod 755 "$WORK"
   DATABASE_URL=$(test/support/pg.sh start "$WORK/pg" "$PG_PORT")
-  python3 -m http.server "$MIRROR_PORT" --bind 127.0.0.1 --directory dist/vendor >/dev/null 2>&1 &
-  MIRROR_PID=$!
-  local _
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$MIRROR_PORT") 2>/dev/null && break; sleep 0.05; done
-  echo "http://127.0.0.1:$MIRROR_PORT" >"$WORK/env/BUILDPACK_VENDOR_URL"
+  mirror::start dist/vendor "$WORK" "$MIRROR_PORT"
 }
 
 compile_example() {
-  cp -r example "$WORK/build"
-  STACK=heroku-24 bin/compile "$WORK/build" "$WORK/cache" "$WORK/env"
-  mv "$WORK/build" "$WORK/app" && chown -R "$DYNO_USER" "$WORK/app"
+  app::compile heroku-24 example "$WORK/build" "$WORK/cache" "$WORK/env"
+  app::slug "$WORK/build" "$WORK/app"
 }
 
 boot_web() {
   local web
   web=$(sed -n 's/^web: *//p' "$WORK/app/Procfile")
   step "Booting web: $web"
-  rm -f /tmp/nginx.socket /tmp/app-initialized
-  : >"$WORK/web.log" && chown "$DYNO_USER" "$WORK/web.log"
-  runuser -u "$DYNO_USER" -- env -i PATH=/usr/bin:/bin HOME="$WORK/app" PORT="$PORT" DATABASE_URL="$DATABASE_URL" \
-    setsid bash -c "cd '$WORK/app' && exec $web" > >(tee -a "$WORK/web.log") 2>&1 &
-  DYNO_PID=$!
-  local _
-  for _ in $(seq 600); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null && return 0
-    kill -0 "$DYNO_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "demo: the web process did not answer on port $PORT; its output is in $WORK/web.log" >&2
-  return 1
+  dyno::ensure_user
+  dyno::clear_tmp
+  dyno::start "$WORK/app" "$WORK/web.log" "$web"
+  tail -n +1 -f "$WORK/web.log" --pid "$DYNO_PID" &
+  dyno::wait_http /
 }
 
 # check_answers: / and /db answer 200, and /db's query went through the pooler over TLS.
@@ -82,15 +69,11 @@ check_answers() {
 
 # stop_all: the dyno as Heroku stops one (SIGTERM to all, SIGKILL 30 s later), then our services.
 stop_all() {
-  local _
   if [[ -n $DYNO_PID ]]; then
-    pkill -TERM -u "$DYNO_USER" || true
-    for _ in $(seq 300); do pgrep -u "$DYNO_USER" >/dev/null || break; sleep 0.1; done
-    pkill -KILL -u "$DYNO_USER" || true
-    wait "$DYNO_PID" 2>/dev/null || true
+    dyno::stop
     DYNO_PID=
   fi
-  [[ -z $MIRROR_PID ]] || { kill "$MIRROR_PID" 2>/dev/null || true; wait "$MIRROR_PID" 2>/dev/null || true; MIRROR_PID=; }
+  mirror::stop
   test/support/pg.sh stop "$WORK/pg"
 }
 

@@ -30,7 +30,7 @@ unit=0
 npm run -s test:unit | tee "$out/unit.tap" || unit=$?
 echo "== bats"
 bats=0
-node_modules/bats/bin/bats --print-output-on-failure test/bats test/reliability | tee "$out/bats.tap" || bats=$?
+node_modules/bats/bin/bats --print-output-on-failure test/runtime test/e2e test/reliability | tee "$out/bats.tap" || bats=$?
 passed=$(($(grep -c '^ok ' "$out/bats.tap" || true) + $(sed -n 's/^# pass //p' "$out/unit.tap")))
 failed=$(($(grep -c '^not ok ' "$out/bats.tap" || true) + $(sed -n 's/^# fail //p' "$out/unit.tap")))
 echo "total: $passed passed, $failed failed"

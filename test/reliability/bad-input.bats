@@ -2,14 +2,14 @@
 # Bad input, one case per test, through the real entry points: bin/compile as Heroku runs it, and
 # the start scripts of a compiled slug run as the dyno user. Each must fail where the input is read,
 # say what is wrong, where, and how to fix it, and show no secret, no trace and no half-done work.
-load ../bats/helpers
+load ../support/helpers
 
 SECRET=secretpw-4f1c
 
 setup_file() {
-  load ../bats/helpers
-  ensure_dyno_user
-  start_mirror
+  load ../support/helpers
+  dyno::ensure_user
+  mirror::start "$REPO/dist/vendor" "$BATS_FILE_TMPDIR"
   make_test_work
   APP_SRC="$REPO/test/fixtures/plain"
   SLUG="$TEST_WORK/slug"
@@ -19,7 +19,7 @@ setup_file() {
 }
 
 teardown_file() {
-  stop_mirror
+  mirror::stop
   rm -rf "$TEST_WORK"
 }
 
@@ -30,7 +30,7 @@ url() { printf 'postgres://app:%s@db.example.com:5432/d1' "$SECRET"; }
 dyno_runs() {
   local script=$1
   shift
-  run as_dyno env -i PATH=/usr/bin:/bin HOME="$SLUG" PORT=5995 "$@" "$SLUG/bin/$script" echo COMMAND-RAN
+  run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$SLUG" PORT=5995 "$@" "$SLUG/bin/$script" echo COMMAND-RAN
 }
 
 private_dirs() { find /tmp -maxdepth 1 \( -name 'pgbouncer.*' -o -name 'nginx.*' \) -user "$DYNO_USER" | wc -l; }
@@ -161,7 +161,7 @@ setup() {
   # Accepted input next to the refusal: 08.5 must not be read as a bad octal number.
   dyno_runs start-pgbouncer DATABASE_URL="$(url)" PGBOUNCER_RESERVE_POOL_TIMEOUT=abc
   refused "PGBOUNCER_RESERVE_POOL_TIMEOUT must be a number of seconds from 0 to 3600 (it is 'abc')"
-  run as_dyno env -i PATH=/usr/bin:/bin PGBOUNCER_RESERVE_POOL_TIMEOUT=08.5 bash -c \
+  run dyno::as_user env -i PATH=/usr/bin:/bin PGBOUNCER_RESERVE_POOL_TIMEOUT=08.5 bash -c \
     ". '$SLUG/vendor/nginx-pgbouncer/lib/common.sh' && num_var PGBOUNCER_RESERVE_POOL_TIMEOUT 5.0 3600"
   assert_success
   assert_output "08.5"
@@ -188,7 +188,7 @@ setup() {
 }
 
 @test "start scripts without a command" {
-  run as_dyno env -i PATH=/usr/bin:/bin HOME="$SLUG" PORT=5995 DATABASE_URL="$(url)" "$SLUG/bin/start-pgbouncer-stunnel"
+  run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$SLUG" PORT=5995 DATABASE_URL="$(url)" "$SLUG/bin/start-pgbouncer-stunnel"
   refused "no command given" "Usage: bin/start-pgbouncer-stunnel COMMAND..."
 }
 

@@ -1,19 +1,19 @@
 #!/usr/bin/env bats
 # Faults at build time, tried on purpose through bin/compile as Heroku runs it: the disk, the
 # cache, two builds at once.
-load ../bats/helpers
+load ../support/helpers
 
 setup_file() {
-  load ../bats/helpers
-  ensure_dyno_user
-  start_mirror
+  load ../support/helpers
+  dyno::ensure_user
+  mirror::start "$REPO/dist/vendor" "$BATS_FILE_TMPDIR"
   make_test_work
   APP_SRC="$REPO/test/fixtures/plain"
   export APP_SRC
 }
 
 teardown_file() {
-  stop_mirror
+  mirror::stop
   rm -rf "$TEST_WORK"
 }
 
@@ -21,7 +21,7 @@ teardown_file() {
   local ro="$TEST_WORK/read-only-build" cache="$TEST_WORK/dyno-cache"
   mkdir -p "$ro" "$cache" && chown "$DYNO_USER" "$cache" && chmod 555 "$ro"
   mkdir -p "$TEST_WORK/env" && echo "$MIRROR_URL" >"$TEST_WORK/env/BUILDPACK_VENDOR_URL"
-  run as_dyno env STACK=heroku-24 PATH="$PATH" "$REPO/bin/compile" "$ro" "$cache" "$TEST_WORK/env"
+  run dyno::as_user env STACK=heroku-24 PATH="$PATH" "$REPO/bin/compile" "$ro" "$cache" "$TEST_WORK/env"
   assert_failure
   assert_output --partial "cannot write"
   assert_output --partial "permission denied"

@@ -2,10 +2,10 @@
 # Faults at run time, tried on purpose against a booted web dyno (nginx, start-pgbouncer-stunnel,
 # gunicorn, a TLS-only PostgreSQL): a part killed, the dyno stopped under load, the database
 # restarted under load, an app that never comes up.
-load ../bats/helpers
+load ../support/helpers
 
 setup_file() {
-  load ../bats/helpers
+  load ../support/helpers
   start_platform
   APP_SRC="$REPO/test/fixtures/plain"
   export APP_SRC
@@ -14,7 +14,7 @@ setup_file() {
 teardown_file() { stop_platform; }
 
 teardown() {
-  [[ -n $(dyno_pids) ]] && stop_dyno
+  [[ -n $(dyno::pids) ]] && dyno::stop
   return 0
 }
 
@@ -34,7 +34,7 @@ killed_ends_dyno() {
   ((ms <= 1000)) || fail "the dyno took $ms ms to end"
   local left
   for _ in $(seq 20); do
-    left=$(dyno_pids)
+    left=$(dyno::pids)
     [[ -z $left ]] && break
     sleep 0.05
   done
@@ -94,7 +94,7 @@ probe_new_connections() {
   run cat "$work/wrk.out"
   refute_output --regexp 'timeout [1-9]'
   ((SECONDS - started < 30)) || fail "shutdown took $((SECONDS - started)) s"
-  assert_equal "$(dyno_pids)" ""
+  assert_equal "$(dyno::pids)" ""
   # Each part ended on its own: nginx, pgbouncer, stunnel and gunicorn with 0, the log relay by
   # the SIGTERM it was sent; none by the stop timer's SIGKILL or a crash.
   run grep -E ' stopped \(status [0-9]+\)$|still running after' "$WEB_LOG"
@@ -135,9 +135,9 @@ probe_new_connections() {
 @test "an app that never creates its socket: a clear message before Heroku's boot timeout, non-zero exit" {
   local s
   s=$(slug heroku-24)
-  run as_dyno env -i PATH=/usr/bin:/bin HOME="$s" PORT=5999 DATABASE_URL="$DATABASE_URL" NGINX_APP_BOOT_TIMEOUT=2 \
+  run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" PORT=5999 DATABASE_URL="$DATABASE_URL" NGINX_APP_BOOT_TIMEOUT=2 \
     bash -c "cd '$s' && exec bin/start-nginx bin/start-pgbouncer-stunnel sleep 60"
   assert_failure
   assert_output --partial "the app did not create /tmp/nginx.socket (or /tmp/app-initialized) within 2 s"
-  assert_equal "$(dyno_pids)" ""
+  assert_equal "$(dyno::pids)" ""
 }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bats
 # The database password, tried on purpose: where it is written, who can read it, where it must never
 # appear; and TLS to the server, required by default in both pooler modes.
-load ../bats/helpers
+load ../support/helpers
 
 setup_file() {
-  load ../bats/helpers
+  load ../support/helpers
   start_platform
   APP_SRC="$REPO/test/fixtures/plain"
   TEST_PASSWORD=$("$REPO/test/support/pg.sh" password)
@@ -14,7 +14,7 @@ setup_file() {
 teardown_file() { stop_platform; }
 
 teardown() {
-  [[ -n $(dyno_pids) ]] && stop_dyno
+  [[ -n $(dyno::pids) ]] && dyno::stop
   return 0
 }
 
@@ -35,7 +35,7 @@ password_core() { printf '%s' "${TEST_PASSWORD:0:9}"; }
     run runuser -u nobody -- cat "$f"
     assert_failure
   done
-  stop_dyno
+  dyno::stop
   [[ ! -e $dir ]] || fail "$dir is still there after the dyno stopped"
 }
 
@@ -48,10 +48,10 @@ password_core() { printf '%s' "${TEST_PASSWORD:0:9}"; }
   boot_web "$(slug heroku-24)" PGBOUNCER_LOG_CONNECTIONS=1 PGBOUNCER_STUNNEL_LOGLEVEL=debug
   curl -fsS "http://127.0.0.1:$PORT/db" >>"$out"
   ps -eo args >>"$out"
-  stop_dyno
+  dyno::stop
   cat "$WEB_LOG" >>"$out"
   # A boot that fails on a bad URL still names only the variable.
-  as_dyno env -i PATH=/usr/bin:/bin DATABASE_URL="${DATABASE_URL/@/:99999@}" "$(slug heroku-24)/bin/start-pgbouncer" true >>"$out" 2>&1 || true
+  dyno::as_user env -i PATH=/usr/bin:/bin DATABASE_URL="${DATABASE_URL/@/:99999@}" "$(slug heroku-24)/bin/start-pgbouncer" true >>"$out" 2>&1 || true
   grep -q "nginx -t" "$out" && grep -q "login attempt" "$out" || fail "the captured output is not what the check needs"
   run grep -cF "$(password_core)" "$out"
   assert_output 0
@@ -92,7 +92,7 @@ PY
   fake_plaintext_server "$port" "$log"
   sleep 0.3
   for script in start-pgbouncer start-pgbouncer-stunnel; do
-    run as_dyno env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="${DATABASE_URL/localhost:$PG_PORT/127.0.0.1:$port}" \
+    run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="${DATABASE_URL/localhost:$PG_PORT/127.0.0.1:$port}" \
       PGBOUNCER_QUERY_WAIT_TIMEOUT=3 "$s/bin/$script" bash -c 'psql -P pager=off "$DATABASE_URL" -Atc "select 1" 2>&1; true'
     refute_line "1"
   done

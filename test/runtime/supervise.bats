@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # The start scripts' supervision (runtime/lib/supervise.sh), alone: no binaries, no dyno.
-load helpers
+load ../support/helpers
 
 # in_script CODE: CODE in a bash of its own, as the start scripts run (set -euo pipefail), with
 # the runtime libraries loaded.

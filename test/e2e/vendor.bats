@@ -1,11 +1,11 @@
 #!/usr/bin/env bats
 # The vendor artifacts themselves (dist/vendor, as built by npm run vendor:build): what our patches
 # change about signals, and what the Node builds need from a stack's glibc.
-load helpers
+load ../support/helpers
 
 setup_file() {
-  load helpers
-  ensure_dyno_user
+  load ../support/helpers
+  dyno::ensure_user
   VWORK=$(mktemp -d /tmp/hbnp-vendor.XXXXXX)
   chmod 755 "$VWORK"
   local f
@@ -64,7 +64,7 @@ http { access_log off; client_body_temp_path $VWORK/cb; proxy_temp_path $VWORK/p
   server { listen $port; location / { proxy_pass http://127.0.0.1:$up; } } }
 CONF
   chown "$DYNO_USER" "$VWORK/nginx.conf"
-  as_dyno "$VWORK/nginx/bin/nginx" -p "$VWORK/" -c "$VWORK/nginx.conf" &
+  dyno::as_user "$VWORK/nginx/bin/nginx" -p "$VWORK/" -c "$VWORK/nginx.conf" &
   local i
   until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.05; done
   curl -s "http://127.0.0.1:$port/" >"$BATS_TEST_TMPDIR/inflight" &
@@ -91,7 +91,7 @@ auth_file = $VWORK/users.txt
 INI
   : >"$VWORK/users.txt"
   chown "$DYNO_USER" "$VWORK/pgb.ini" "$VWORK/users.txt"
-  as_dyno "$VWORK/pgbouncer/bin/pgbouncer" "$VWORK/pgb.ini" 2>"$BATS_TEST_TMPDIR/pgb.log" &
+  dyno::as_user "$VWORK/pgbouncer/bin/pgbouncer" "$VWORK/pgb.ini" 2>"$BATS_TEST_TMPDIR/pgb.log" &
   local pid
   for _ in $(seq 100); do [[ -S $VWORK/.s.PGSQL.6999 ]] && break; sleep 0.05; done
   pid=$(pgrep -u "$DYNO_USER" -x pgbouncer)
@@ -110,7 +110,7 @@ INI
   printf 'foreground = yes\npid =\n[x]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:9\n' "$("$REPO/test/support/free-port.sh")" >"$VWORK/st.conf"
   chown "$DYNO_USER" "$VWORK/st.conf"
   # A background job of a script starts with SIGINT ignored; stunnel must still honour it.
-  as_dyno bash -c "'$VWORK/stunnel/bin/stunnel' '$VWORK/st.conf' & wait" 2>"$BATS_TEST_TMPDIR/st.log" &
+  dyno::as_user bash -c "'$VWORK/stunnel/bin/stunnel' '$VWORK/st.conf' & wait" 2>"$BATS_TEST_TMPDIR/st.log" &
   local pid
   for _ in $(seq 100); do pid=$(pgrep -u "$DYNO_USER" -x stunnel) && break; sleep 0.05; done
   sleep 0.3
@@ -126,10 +126,10 @@ INI
 
 @test "stunnel stopped while its connections close: 100 rounds each of SIGINT and SIGTERM end by exit 0, never a hang or a crash" {
   # Without our patch 0003 about 4 rounds in 10 hang in pthread_join or die of SIGSEGV.
-  run as_dyno python3 "$REPO/test/support/stunnel-stop-race.py" "$VWORK/stunnel/bin/stunnel" 100 INT
+  run dyno::as_user python3 "$REPO/test/support/stunnel-stop-race.py" "$VWORK/stunnel/bin/stunnel" 100 INT
   assert_success
   assert_output --partial "100 of 100 rounds clean"
-  run as_dyno python3 "$REPO/test/support/stunnel-stop-race.py" "$VWORK/stunnel/bin/stunnel" 100 TERM
+  run dyno::as_user python3 "$REPO/test/support/stunnel-stop-race.py" "$VWORK/stunnel/bin/stunnel" 100 TERM
   assert_success
   assert_output --partial "100 of 100 rounds clean"
 }
@@ -145,7 +145,7 @@ http { access_log off; client_body_temp_path $VWORK/cb; proxy_temp_path $VWORK/p
   server { listen 127.0.0.1:$PORT; $1 } }
 CONF
   chown "$DYNO_USER" "$VWORK/t.conf"
-  as_dyno "$VWORK/nginx/bin/nginx" -p "$VWORK/" -c "$VWORK/t.conf" 2>"$BATS_TEST_TMPDIR/nginx.err" &
+  dyno::as_user "$VWORK/nginx/bin/nginx" -p "$VWORK/" -c "$VWORK/t.conf" 2>"$BATS_TEST_TMPDIR/nginx.err" &
   until (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do sleep 0.05; done
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # bin/detect and bin/release, classic and CNB.
-load helpers
+load ../support/helpers
 
 @test "classic detect passes for any app and names the buildpack" {
   run "$REPO/bin/detect" "$BATS_TEST_TMPDIR"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # The bash ERB renderer that replaces Ruby's erb for config/nginx.conf.erb.
-load helpers
+load ../support/helpers
 
 setup() {
   SCRIPT_NAME=test

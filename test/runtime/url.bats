@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Database URL parsing of the pooler wrapper: real parsing, errors that name the var, not its value.
-load helpers
+load ../support/helpers
 
 setup() {
   SCRIPT_NAME=test

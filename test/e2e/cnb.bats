@@ -1,22 +1,19 @@
 #!/usr/bin/env bats
 # The same buildpack as a Cloud Native Buildpack, through test/support/cnb-lifecycle.sh.
-load helpers
+load ../support/helpers
 
 setup_file() {
-  load helpers
-  ensure_dyno_user
+  load ../support/helpers
+  dyno::ensure_user
   CNB_WORK=$(mktemp -d /tmp/hbnp-cnb.XXXXXX)
   chmod 755 "$CNB_WORK"
   # A mirror of our own: the last test changes an artifact pin.
   cp -r "$REPO/dist/vendor" "$CNB_WORK/mirror"
-  python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$CNB_WORK/mirror" >"$CNB_WORK/mirror.out" 2>"$CNB_WORK/mirror.log" &
-  echo $! >"$CNB_WORK/mirror.pid"
-  for _ in $(seq 100); do grep -q 'port [0-9]' "$CNB_WORK/mirror.out" 2>/dev/null && break; sleep 0.05; done
-  CNB_MIRROR="http://127.0.0.1:$(grep -oE 'port [0-9]+' "$CNB_WORK/mirror.out" | cut -d' ' -f2)"
+  mirror::start "$CNB_WORK/mirror" "$CNB_WORK"
   # The buildpack as the lifecycle gets it: what it ships, and nothing else.
   copy_buildpack "$CNB_WORK/bp"
   mkdir -p "$CNB_WORK/platform/env" "$CNB_WORK/app"
-  echo "$CNB_MIRROR" >"$CNB_WORK/platform/env/BUILDPACK_VENDOR_URL"
+  echo "$MIRROR_URL" >"$CNB_WORK/platform/env/BUILDPACK_VENDOR_URL"
   cat >"$CNB_WORK/app/wsgi.py" <<'PY'
 import os
 def application(environ, start_response):
@@ -26,18 +23,17 @@ def application(environ, start_response):
 PY
   echo 'web: bin/start-nginx bin/start-pgbouncer gunicorn --bind unix:/tmp/nginx.socket wsgi:application' >"$CNB_WORK/app/Procfile"
   DATABASE_URL=$("$REPO/test/support/pg.sh" start "$CNB_WORK/pg" "$("$REPO/test/support/free-port.sh")")
-  export CNB_WORK CNB_MIRROR DATABASE_URL
+  export CNB_WORK DATABASE_URL
 }
 
 teardown_file() {
-  kill "$(cat "$CNB_WORK/mirror.pid")" 2>/dev/null || true
+  mirror::stop
   "$REPO/test/support/pg.sh" stop "$CNB_WORK/pg"
-  pkill -KILL -u "$DYNO_USER" 2>/dev/null || true
+  dyno::stop 1
   rm -rf "$CNB_WORK"
 }
 
 lifecycle() { "$REPO/test/support/cnb-lifecycle.sh" "$@"; }
-requests() { grep -c '"GET ' "$CNB_WORK/mirror.log" || true; }
 
 @test "CNB build: layers with [types] and sha256 metadata, app-relative start scripts" {
   run lifecycle build "$CNB_WORK/bp" "$CNB_WORK/app" "$CNB_WORK/layers" "$CNB_WORK/platform"
@@ -58,27 +54,23 @@ requests() { grep -c '"GET ' "$CNB_WORK/mirror.log" || true; }
 
 @test "CNB launch: the Procfile entry runs as bash -c, answers through nginx and the pooler" {
   chown -R "$DYNO_USER" "$CNB_WORK/app" "$CNB_WORK/layers"
-  local port log="$CNB_WORK/web.log"
-  port=$("$REPO/test/support/free-port.sh")
-  : >"$log" && chown "$DYNO_USER" "$log"
+  PORT=$("$REPO/test/support/free-port.sh")
   [[ -O /tmp/nginx.socket ]] && rm -f /tmp/nginx.socket
-  as_dyno env -i PATH=/usr/bin:/bin HOME="$CNB_WORK/app" PORT="$port" DATABASE_URL="$DATABASE_URL" \
-    setsid "$REPO/test/support/cnb-lifecycle.sh" launch "$CNB_WORK/app" "$CNB_WORK/layers" \
-    "$(sed -n 's/^web: //p' "$CNB_WORK/app/Procfile")" >"$log" 2>&1 &
-  local web=$! body=""
-  for _ in $(seq 300); do body=$(curl -fsS "http://127.0.0.1:$port/" 2>/dev/null) && break; sleep 0.1; done
-  pkill -TERM -u "$DYNO_USER" || true
-  wait "$web" || true
-  [[ $body =~ ^cnb\ %2Ftmp%2Fpgbouncer\.[A-Za-z0-9]+:6000/db1$ ]] || { cat "$log"; fail "got '$body'"; }
+  dyno::start "$CNB_WORK/app" "$CNB_WORK/web.log" \
+    "'$REPO/test/support/cnb-lifecycle.sh' launch '$CNB_WORK/app' '$CNB_WORK/layers' '$(sed -n 's/^web: //p' "$CNB_WORK/app/Procfile")'"
+  local body=""
+  dyno::wait_http / 30 && body=$(curl -fsS "http://127.0.0.1:$PORT/")
+  dyno::stop
+  [[ $body =~ ^cnb\ %2Ftmp%2Fpgbouncer\.[A-Za-z0-9]+:6000/db1$ ]] || { cat "$DYNO_LOG"; fail "got '$body'"; }
 }
 
 @test "CNB rebuild with the previous layers downloads nothing and reuses the layer" {
   local before
-  before=$(requests)
+  before=$(mirror::requests)
   run lifecycle build "$CNB_WORK/bp" "$CNB_WORK/app" "$CNB_WORK/layers" "$CNB_WORK/platform"
   assert_success
   assert_line "-----> Reusing the cached nginx, pgbouncer and stunnel layer"
-  assert_equal "$(requests)" "$before"
+  assert_equal "$(mirror::requests)" "$before"
   run cat "$CNB_WORK/layers/nginx-pgbouncer.toml"
   assert_line "launch = true"
 }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bats
 # The buildpack end to end with the real vendored binaries: compile against a loopback mirror,
 # move the slug, run the start scripts as a non-root user against a TLS-only PostgreSQL.
-load helpers
+load ../support/helpers
 
 setup_file() {
-  load helpers
+  load ../support/helpers
   start_platform
   TEST_PASSWORD=$("$REPO/test/support/pg.sh" password)
   APP_SRC="$REPO/test/fixtures/plain"
@@ -28,12 +28,12 @@ teardown_file() { stop_platform; }
   done
   # A second compile with the same cache asks the mirror for nothing.
   local before
-  before=$(mirror_requests)
+  before=$(mirror::requests)
   rm -rf "$BATS_TEST_TMPDIR/build"
   run compile_app heroku-24 "$APP_SRC" "$BATS_TEST_TMPDIR/build" "$BATS_TEST_TMPDIR/cache"
   assert_success
   assert_line --regexp 'nginx 1\.26\.3: .* from cache'
-  assert_equal "$(mirror_requests)" "$before"
+  assert_equal "$(mirror::requests)" "$before"
 }
 
 @test "cedar-14 with no Node on the build image: the bundle runs on the pinned Node 16" {
@@ -57,17 +57,17 @@ teardown_file() { stop_platform; }
     run file "$s/vendor/$f"
     assert_output --partial "statically linked"
   done
-  run as_dyno "$s/vendor/nginx/bin/nginx" -V
+  run dyno::as_user "$s/vendor/nginx/bin/nginx" -V
   assert_output --partial "nginx/1.26.3"
   assert_output --partial "with-http_v2_module"
-  run as_dyno "$s/vendor/pgbouncer/bin/pgbouncer" --version
+  run dyno::as_user "$s/vendor/pgbouncer/bin/pgbouncer" --version
   assert_output --partial "tls: OpenSSL 3.5"
-  run as_dyno "$s/vendor/stunnel/bin/stunnel" -version
+  run dyno::as_user "$s/vendor/stunnel/bin/stunnel" -version
   assert_output --partial "stunnel 5.68"
 }
 
 pooled_query() { # pooled_query SLUG SCRIPT: one query through the pooler, as the app would
-  as_dyno env -i PATH=/usr/bin:/bin HOME="$1" DATABASE_URL="$DATABASE_URL" "$1/bin/$2" \
+  dyno::as_user env -i PATH=/usr/bin:/bin HOME="$1" DATABASE_URL="$DATABASE_URL" "$1/bin/$2" \
     bash -c 'psql "$DATABASE_URL" -Atc "select ssl, current_user from pg_stat_ssl where pid = pg_backend_pid()"; echo "URL=${DATABASE_URL%%\?*}"'
 }
 
@@ -88,13 +88,13 @@ pooled_query() { # pooled_query SLUG SCRIPT: one query through the pooler, as th
 }
 
 @test "PGBOUNCER_ENABLED=0 runs the command without a pooler" {
-  run as_dyno env PGBOUNCER_ENABLED=0 DATABASE_URL="$DATABASE_URL" "$(slug heroku-24)/bin/start-pgbouncer" bash -c 'echo "URL=$DATABASE_URL"'
+  run dyno::as_user env PGBOUNCER_ENABLED=0 DATABASE_URL="$DATABASE_URL" "$(slug heroku-24)/bin/start-pgbouncer" bash -c 'echo "URL=$DATABASE_URL"'
   assert_success
   assert_line "URL=$DATABASE_URL"
 }
 
 teardown() {
-  [[ -n $(dyno_pids) ]] && stop_dyno
+  [[ -n $(dyno::pids) ]] && dyno::stop
   return 0
 }
 
@@ -103,23 +103,23 @@ teardown() {
   run curl -fsS "http://127.0.0.1:$PORT/"
   assert_success
   assert_output --regexp '^ok %2Ftmp%2Fpgbouncer\.[A-Za-z0-9]+:6000/db1$'
-  stop_dyno
+  dyno::stop
 }
 
 @test "web: stale socket and ready file of a previous run are cleaned before the app starts" {
-  as_dyno python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.bind("/tmp/nginx.socket")'
-  as_dyno touch /tmp/app-initialized
+  dyno::as_user python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.bind("/tmp/nginx.socket")'
+  dyno::as_user touch /tmp/app-initialized
   # Not boot_web: it would clear them first.
   start_dyno "$(slug heroku-24)" "bin/start-nginx bin/start-pgbouncer-stunnel gunicorn --bind unix:/tmp/nginx.socket wsgi:application"
-  wait_http /
+  dyno::wait_http /
   [[ ! -e /tmp/app-initialized ]] || fail "the stale /tmp/app-initialized was not removed"
-  stop_dyno
+  dyno::stop
 }
 
 @test "a start script under another reuses its pooler: one pgbouncer, the pooled URL everywhere" {
   local s
   s=$(slug heroku-24)
-  run as_dyno env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" "$s/bin/start-pgbouncer" \
+  run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" "$s/bin/start-pgbouncer" \
     "$s/bin/start-pgbouncer-stunnel" bash -c 'echo "count=$(pgrep -c -u "$(id -u)" -x pgbouncer) stunnel=$(pgrep -c -u "$(id -u)" -x stunnel || true)"; echo "url=${DATABASE_URL##*@}"'
   assert_success
   assert_line "count=1 stunnel=0"
@@ -129,20 +129,20 @@ teardown() {
 @test "one-off dyno with a terminal: the command gets the tty and the pooler goes away after it" {
   local s
   s=$(slug heroku-24)
-  run as_dyno env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" TERM=dumb \
+  run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" TERM=dumb \
     script -qec "$s/bin/start-pgbouncer bash -c 'test -t 0 && echo has-tty; psql -P pager=off \"\$DATABASE_URL\" -Atc \"select 40+2\"'" /dev/null
   assert_success
   assert_output --partial has-tty
   assert_output --partial 42
   sleep 0.3
-  assert_equal "$(dyno_pids)" ""
+  assert_equal "$(dyno::pids)" ""
 }
 
 @test "start-nginx-solo serves the app's own config without an app, and refuses to run without one" {
   local s port body=""
   port=$("$REPO/test/support/free-port.sh")
   s=$(slug heroku-24)
-  run as_dyno env -i PATH=/usr/bin:/bin HOME="$s" PORT="$port" "$s/bin/start-nginx-solo"
+  run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" PORT="$port" "$s/bin/start-nginx-solo"
   assert_failure
   assert_output --partial "start-nginx-solo needs your own config/nginx.conf.erb"
   mkdir -p "$s/config"
@@ -152,11 +152,11 @@ events {}
 http { access_log off; server { listen <%= ENV["PORT"] %>; location / { return 200 "solo <%= ENV.fetch('GREETING', 'hi') %>"; } } }
 CONF
   chown -R "$DYNO_USER" "$s/config"
-  as_dyno env -i PATH=/usr/bin:/bin HOME="$s" PORT="$port" GREETING=hello setsid "$s/bin/start-nginx-solo" >/dev/null 2>&1 &
+  dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" PORT="$port" GREETING=hello setsid "$s/bin/start-nginx-solo" >/dev/null 2>&1 &
   DYNO_PID=$!
   for _ in $(seq 100); do body=$(curl -fsS "http://127.0.0.1:$port/" 2>/dev/null) && break; sleep 0.05; done
   rm -rf "$s/config"
-  stop_dyno
+  dyno::stop
   assert_equal "$body" "solo hello"
 }
 
@@ -165,7 +165,7 @@ CONF
   s=$(slug heroku-24)
   cp "$PG_DIR/ca.crt" "$s/db-ca.pem" && chown "$DYNO_USER" "$s/db-ca.pem"
   for script in start-pgbouncer start-pgbouncer-stunnel; do
-    run as_dyno env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" PGBOUNCER_SERVER_TLS_SSLMODE=verify-full \
+    run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" PGBOUNCER_SERVER_TLS_SSLMODE=verify-full \
       PGBOUNCER_SERVER_TLS_CA_FILE="$s/db-ca.pem" "$s/bin/$script" bash -c 'psql -P pager=off "$DATABASE_URL" -Atc "select 1"; echo "via=${DATABASE_URL##*@}"'
     assert_success
     assert_line "1"
@@ -175,7 +175,7 @@ CONF
     # The system CAs do not sign the test server's certificate: the connection must fail. (The
     # first client of a pool that never logged in waits out pgbouncer's client_login_timeout,
     # 60 s: psql gives up sooner.)
-    run as_dyno env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" PGBOUNCER_SERVER_TLS_SSLMODE=verify-full \
+    run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" PGBOUNCER_SERVER_TLS_SSLMODE=verify-full \
       "$s/bin/$script" bash -c 'psql -P pager=off "$DATABASE_URL?connect_timeout=3" -Atc "select 1" 2>&1; true'
     refute_line "1"
     assert_output --partial "certificate verify failed"
@@ -192,7 +192,7 @@ CONF
   wait "$c" || true
   assert_equal "$(cat "$BATS_TEST_TMPDIR/slow.out")" "db-ok"
   sleep 0.3
-  assert_equal "$(dyno_pids)" ""
+  assert_equal "$(dyno::pids)" ""
 }
 
 @test "passwords with quotes, spaces and backslashes survive pgbouncer's config quoting" {
@@ -200,7 +200,7 @@ CONF
   s=$(slug heroku-24)
   "$REPO/test/support/pg.sh" psql "$PG_DIR" "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'q_user') THEN CREATE ROLE q_user LOGIN; END IF; END \$\$; ALTER ROLE q_user PASSWORD 'it''s a \"p\"''w\\x';"
   enc=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "it's a \"p\"'w\\x")
-  run as_dyno env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="postgres://q_user:$enc@localhost:$PG_PORT/app_db" \
+  run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="postgres://q_user:$enc@localhost:$PG_PORT/app_db" \
     "$s/bin/start-pgbouncer" bash -c 'psql -P pager=off "$DATABASE_URL" -Atc "select current_user"'
   assert_success
   assert_line "q_user"

@@ -1,17 +1,17 @@
 #!/usr/bin/env bats
 # Hatchet-style: the reference article's Django set-up, for gunicorn, uWSGI and waitress, compiled
 # like a Heroku build, moved, and booted as a dyno against a TLS-only PostgreSQL.
-load helpers
+load ../support/helpers
 
 setup_file() {
-  load helpers
+  load ../support/helpers
   start_platform
 }
 
 teardown_file() { stop_platform; }
 
 teardown() {
-  [[ -n $(dyno_pids) ]] && stop_dyno
+  [[ -n $(dyno::pids) ]] && dyno::stop
   return 0
 }
 
@@ -26,7 +26,7 @@ django_slug() {
       { cat "$TEST_WORK/compile-$server-$stack.log" >&3; return 1; }
     mv "$TEST_WORK/build-$server-$stack" "$slug"
     chown -R "$DYNO_USER" "$slug"
-    as_dyno env -i PATH="$TEST_WORK/pybin:/usr/bin:/bin" HOME="$slug" DATABASE_URL="$DATABASE_URL" \
+    dyno::as_user env -i PATH="$TEST_WORK/pybin:/usr/bin:/bin" HOME="$slug" DATABASE_URL="$DATABASE_URL" \
       bash -c "cd '$slug' && bin/start-pgbouncer python manage.py migrate --noinput" >/dev/null 2>&1
   fi
   echo "$slug"
@@ -43,9 +43,9 @@ procfile() { sed -n "s/^$2: *//p" "$1/Procfile"; }
 boot() { # boot SERVER STACK: the web process, answering
   local slug
   slug=$(django_slug "$1" "$2")
-  clear_dyno_tmp
+  dyno::clear_tmp
   start_dyno "$slug" "$(procfile "$slug" web)"
-  wait_http /
+  dyno::wait_http /
 }
 
 json_field() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
@@ -71,9 +71,9 @@ exercise_web() { # exercise_web SERVER STACK
   assert_equal "$(curl -fsS --data-binary @"$TEST_WORK/upload.bin" "http://127.0.0.1:$PORT/upload")" 5000000
   # SIGTERM to every process: clean and complete well within 30 s.
   local started=$SECONDS
-  stop_dyno
+  dyno::stop
   ((SECONDS - started < 30)) || { grep -E "stopp|still running|SIG|exit" "$DYNO_LOG" | tail -40 >&3; fail "shutdown took $((SECONDS - started)) s"; }
-  assert_equal "$(dyno_pids)" ""
+  assert_equal "$(dyno::pids)" ""
 }
 
 @test "gunicorn on heroku-24: TLS through the pooler, a real pool, 60 concurrent, upload, clean stop" {
@@ -109,7 +109,7 @@ exercise_web() { # exercise_web SERVER STACK
     status=0
     wait "$DYNO_PID" || status=$?
     ((status != 0)) || fail "$server: exited 0"
-    stop_dyno
+    dyno::stop
   done
 }
 
@@ -122,7 +122,7 @@ exercise_web() { # exercise_web SERVER STACK
     curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/slow?s=2" >>"$TEST_WORK/inflight.codes" &
   done
   sleep 0.7
-  stop_dyno
+  dyno::stop
   wait
   assert_equal "$(grep -c '^200$' "$TEST_WORK/inflight.codes")" 4
 }
@@ -130,12 +130,12 @@ exercise_web() { # exercise_web SERVER STACK
 @test "the qcluster worker runs a task through its own pooler" {
   local slug
   slug=$(django_slug gunicorn heroku-24)
-  clear_dyno_tmp
+  dyno::clear_tmp
   start_dyno "$slug" "$(procfile "$slug" worker)"
   wait_for_log "login attempt: db=db1" || true
   # Enqueue from a one-off dyno; the worker (its own start-pgbouncer-stunnel) picks it up. Dynos
   # share this machine's loopback here, unlike on Heroku: the one-off's pooler takes another port.
-  run as_dyno env -i PATH="$TEST_WORK/pybin:/usr/bin:/bin" HOME="$slug" DATABASE_URL="$DATABASE_URL" PGBOUNCER_LISTEN_PORT=6001 bash -c "cd '$slug' && bin/start-pgbouncer python manage.py shell -c '
+  run dyno::as_user env -i PATH="$TEST_WORK/pybin:/usr/bin:/bin" HOME="$slug" DATABASE_URL="$DATABASE_URL" PGBOUNCER_LISTEN_PORT=6001 bash -c "cd '$slug' && bin/start-pgbouncer python manage.py shell -c '
 from django_q.tasks import async_task, result
 import time
 task = async_task(\"math.floor\", 41.5)
@@ -154,7 +154,7 @@ for _ in range(100):
   assert_output --partial "login attempt: db=db1"
   assert_output --partial "Service [db1] accepted connection"
   assert_output --partial "Processed ["
-  stop_dyno
+  dyno::stop
 }
 
 @test "PostgreSQL restarted while the dyno runs: the pool reconnects, no dyno restart" {
@@ -170,5 +170,5 @@ for _ in range(100):
   ((ok)) || fail "the app did not recover"
   [[ $after != "$before" ]] || fail "still the old backend $before"
   kill -0 "$DYNO_PID" || fail "the dyno restarted"
-  stop_dyno
+  dyno::stop
 }

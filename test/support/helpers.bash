@@ -1,0 +1,80 @@
+# shellcheck shell=bash
+# What the bats files share: assertions, the repo's paths, the dyno harness (dyno.sh), and the
+# platform a suite of dynos runs on.
+REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+load "$REPO/node_modules/bats-support/load"
+load "$REPO/node_modules/bats-assert/load"
+# shellcheck source=test/support/dyno.sh
+. "$REPO/test/support/dyno.sh"
+
+# copy_buildpack DEST: the buildpack as a platform gets it: the files package.json declares it
+# ships ("files"), and nothing else.
+copy_buildpack() {
+  local dest=$1 f
+  mkdir -p "$dest"
+  for f in $(python3 -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1]))["files"]))' "$REPO/package.json"); do
+    mkdir -p "$dest/$(dirname "$f")"
+    cp -r "$REPO/$f" "$dest/$f"
+  done
+}
+
+# compile_app STACK APP_SRC BUILD CACHE: app::compile with this file's env dir.
+compile_app() { app::compile "$@" "$BATS_FILE_TMPDIR/env"; }
+
+# make_test_work: a work dir the postgres and dyno users can traverse (bats' own are root-only);
+# sets TEST_WORK. Also a bin dir with `python`, which Heroku's Python buildpack provides.
+make_test_work() {
+  TEST_WORK=$(mktemp -d /tmp/hbnp-test.XXXXXX)
+  chmod 755 "$TEST_WORK"
+  mkdir -p "$TEST_WORK/pybin"
+  ln -s /usr/bin/python3 "$TEST_WORK/pybin/python"
+  DYNO_PATH="$TEST_WORK/pybin:/usr/bin:/bin"
+  export TEST_WORK DYNO_PATH
+}
+
+# start_dyno SLUG COMMAND [VAR=VALUE...]: dyno::start on a free port, logging into TEST_WORK.
+start_dyno() {
+  local slug=$1 command=$2
+  shift 2
+  PORT=$("$REPO/test/support/free-port.sh")
+  dyno::start "$slug" "$TEST_WORK/dyno-$RANDOM.log" "$command" "$@"
+}
+
+# start_platform / stop_platform: what a suite of dynos needs around it: the dyno user, a mirror
+# of the vendor artifacts, a work dir and a TLS-only PostgreSQL (DATABASE_URL, PG_DIR, PG_PORT).
+start_platform() {
+  dyno::ensure_user
+  mirror::start "$REPO/dist/vendor" "$BATS_FILE_TMPDIR"
+  make_test_work
+  PG_DIR="$TEST_WORK/pg"
+  PG_PORT=$("$REPO/test/support/free-port.sh")
+  DATABASE_URL=$("$REPO/test/support/pg.sh" start "$PG_DIR" "$PG_PORT")
+  export PG_DIR PG_PORT DATABASE_URL
+}
+
+stop_platform() {
+  [[ -n $(dyno::pids) ]] && dyno::stop
+  mirror::stop
+  "$REPO/test/support/pg.sh" stop "$PG_DIR"
+  rm -rf "$TEST_WORK"
+}
+
+# slug STACK: $APP_SRC compiled for STACK, moved from its build dir to another place, owned by dyno.
+slug() {
+  local stack=$1 build="$BATS_FILE_TMPDIR/build-$1" cache="$BATS_FILE_TMPDIR/cache-$1"
+  if [[ ! -d $TEST_WORK/slug-$stack ]]; then
+    compile_app "$stack" "$APP_SRC" "$build" "$cache" >/dev/null
+    app::slug "$build" "$TEST_WORK/slug-$stack"
+  fi
+  echo "$TEST_WORK/slug-$stack"
+}
+
+# boot_web SLUG [VAR=VALUE...]: the reference chain, booted and answering; sets WEB_PID, WEB_LOG.
+boot_web() {
+  local slug=$1
+  shift
+  dyno::clear_tmp
+  start_dyno "$slug" "bin/start-nginx bin/start-pgbouncer-stunnel gunicorn --bind unix:/tmp/nginx.socket -w 2 wsgi:application" NGINX_WORKERS=2 "$@"
+  WEB_PID=$DYNO_PID WEB_LOG=$DYNO_LOG
+  dyno::wait_http /
+}
