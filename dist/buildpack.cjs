@@ -26192,7 +26192,7 @@ async function buildApp(req) {
     const { scripts, written } = layOutRuntime((0, import_path6.join)(req.buildpackDir, "runtime"), req.appDir, log);
     placed.push(...written);
     log.detail(scripts.join(", "));
-    checkNginxConfig(req.appDir, req.vendorDir, log);
+    checkRunConfig(req.appDir, req.vendorDir, req.envDir, log);
     log.step(`Done in ${elapsed(started)}`);
     return installed;
   } catch (e) {
@@ -26217,20 +26217,21 @@ async function placeArtifacts(req, manifest, artifacts, baseUrl, placed) {
     (0, import_fs8.rmSync)(staging, { recursive: true, force: true });
   }
 }
-function checkNginxConfig(appDir, vendorDir, log) {
+function checkRunConfig(appDir, vendorDir, envDir, log) {
   const script = (0, import_path6.join)(appDir, "bin/start-nginx");
   if (!(0, import_fs8.existsSync)(script)) return;
-  log.step("Checking the nginx configuration");
-  const r = (0, import_child_process.spawnSync)("bash", [script, "--check-config"], {
+  log.step("Checking the config vars and the nginx configuration");
+  const args = [script, "--check-config", ...envDir ? [envDir] : []];
+  const r = (0, import_child_process.spawnSync)("bash", args, {
     cwd: appDir,
     encoding: "utf8",
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: appDir, PORT: "5000", TMPDIR: process.env.TMPDIR ?? "/tmp", NGINX_PGBOUNCER_VENDOR: vendorDir }
   });
   if (r.status !== 0) {
-    throw new UserError(`the nginx configuration does not pass nginx -t:
-${(r.stdout + r.stderr).trim()}`, "Fix config/nginx.conf.erb (the lines above say where) and build again.");
+    throw new UserError(`the app's configuration would not boot:
+${(r.stdout + r.stderr).trim()}`, "Fix what the lines above name (heroku config:set, or config/nginx.conf.erb) and build again.");
   }
-  log.detail((r.stdout.trim() || "nginx -t: ok").split("\n").slice(-1)[0]);
+  for (const line of r.stdout.trim().split("\n")) log.detail(line);
 }
 
 // src/classic/compile.ts
@@ -26244,6 +26245,7 @@ async function compile(args, buildpackDir, log) {
     manifest: loadManifest((0, import_path7.join)(buildpackDir, "vendor-manifest.json")),
     stack: process.env.STACK ?? "",
     config: readConfigVars(envDir),
+    envDir: envDir || void 0,
     appDir: buildDir,
     vendorDir: (0, import_path7.join)(buildDir, "vendor"),
     downloadCacheDir: (0, import_path7.join)(cacheDir, "nginx-pgbouncer", "downloads"),
@@ -26297,7 +26299,8 @@ async function cnbBuild(args, buildpackDir, log) {
   if (!layersDir || !platformDir) throw new UserError("bin/build needs the layers and platform directories", "The CNB lifecycle passes them; run it through pack or a lifecycle.");
   const appDir = process.cwd();
   const stack = process.env.STACK ?? "";
-  const config = readConfigVars((0, import_fs10.existsSync)((0, import_path8.join)(platformDir, "env")) ? (0, import_path8.join)(platformDir, "env") : void 0);
+  const envDir = (0, import_fs10.existsSync)((0, import_path8.join)(platformDir, "env")) ? (0, import_path8.join)(platformDir, "env") : void 0;
+  const config = readConfigVars(envDir);
   const manifest = loadManifest((0, import_path8.join)(buildpackDir, "vendor-manifest.json"));
   const artifacts = runtimeArtifacts(manifest, stack, config);
   const wanted = { stack };
@@ -26309,12 +26312,13 @@ async function cnbBuild(args, buildpackDir, log) {
     log.step("Reusing the cached nginx, pgbouncer and stunnel layer");
     for (const a of artifacts) log.detail(`${a.name} ${a.version}: unchanged`);
     layOutRuntime((0, import_path8.join)(buildpackDir, "runtime"), appDir, log);
+    checkRunConfig(appDir, layer, envDir, log);
   } else {
     if (restored !== null) log.step("The pinned artifacts changed: rebuilding the layer");
     (0, import_fs10.rmSync)(layer, { recursive: true, force: true });
     (0, import_fs10.mkdirSync)(layer, { recursive: true });
     const downloads = (0, import_path8.join)(layersDir, DOWNLOADS_LAYER);
-    await buildApp({ buildpackDir, manifest, stack, config, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
+    await buildApp({ buildpackDir, manifest, stack, config, envDir, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
     (0, import_fs10.writeFileSync)(`${downloads}.toml`, formatLayerToml({ types: { launch: false, build: false, cache: true }, metadata: {} }));
   }
   const envLaunch = (0, import_path8.join)(layer, "env.launch");

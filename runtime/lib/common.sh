@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by the start scripts: messages, checks of config vars, and supervision of child processes.
+# Shared by the start scripts: paths, messages, waiting; it loads the settings and supervision.
 # Sourced; the scripts set `set -euo pipefail` themselves.
 
 # The slug root (bin/..) and where the binaries are: vendor/ in a classic slug, a layer in CNB
@@ -25,35 +25,6 @@ die() { # die MESSAGE [HINT]
   exit 1
 }
 
-# int_var NAME DEFAULT MIN MAX: prints the value of config var NAME, an integer in [MIN, MAX].
-int_var() {
-  local name=$1 default=$2 min=$3 max=$4 value
-  value=${!name:-$default}
-  if [[ ! $value =~ ^[0-9]{1,9}$ ]] || ((10#$value < min || 10#$value > max)); then
-    die "$name must be a whole number from $min to $max (it is '$value')" "Fix it with: heroku config:set $name=$default"
-  fi
-  printf '%s\n' "$((10#$value))"
-}
-
-# num_var NAME DEFAULT MAX: a non-negative decimal number (seconds) up to MAX.
-num_var() {
-  local name=$1 default=$2 max=$3 value
-  value=${!name:-$default}
-  if [[ ! $value =~ ^[0-9]{1,9}(\.[0-9]+)?$ ]] || ((10#${value%.*} > max)); then
-    die "$name must be a number of seconds from 0 to $max (it is '$value')" "Fix it with: heroku config:set $name=$default"
-  fi
-  printf '%s\n' "$value"
-}
-
-# choice_var NAME DEFAULT CHOICE...: the value of NAME, one of the choices.
-choice_var() {
-  local name=$1 default=$2 value c
-  shift 2
-  value=${!name:-$default}
-  for c in "$@"; do [[ $value == "$c" ]] && { printf '%s\n' "$value"; return 0; }; done
-  die "$name must be one of: $* (it is '$value')" "Fix it with: heroku config:set $name=$default"
-}
-
 # wait_for TIMEOUT_S DESCRIPTION PID TEST...: polls TEST every 10 ms (the poolers start in a few ms,
 # and the app starts only after them) until it succeeds; fails when time is up or PID has exited.
 wait_for() {
@@ -73,5 +44,7 @@ wait_for() {
   done
 }
 
+# shellcheck source=runtime/lib/settings.sh
+. "$LIB_DIR/settings.sh"
 # shellcheck source=runtime/lib/supervise.sh
 . "$LIB_DIR/supervise.sh"

@@ -21,7 +21,6 @@ url_encode() {
 }
 
 # The libpq sslmodes, weakest first: the order in which one is stricter than another.
-SSLMODES_BY_STRENGTH=(disable allow prefer require verify-ca verify-full)
 
 # parse_db_url VAR ARRAY: parses the postgres URL in config var VAR into the associative array
 # named ARRAY: user pass host port name sslmode query (query: the parameters kept for the pooled

@@ -20,10 +20,10 @@ STUNNEL_BIN="$VENDOR_DIR/stunnel/bin/stunnel"
 stunnel_ready() {
   local n
   for ((n = 1; n <= URL_COUNT; n++)); do
-    [[ -S $RUN_DIR/.s.PGSQL.$((LISTEN_PORT + 100 + n)) ]] || return 1
+    [[ -S $RUN_DIR/.s.PGSQL.$(stunnel_port "$n") ]] || return 1
   done
 }
-pgbouncer_ready() { [[ -S $RUN_DIR/.s.PGSQL.$LISTEN_PORT ]]; }
+pgbouncer_ready() { [[ -S $RUN_DIR/.s.PGSQL.${SETTING[PGBOUNCER_LISTEN_PORT]} ]]; }
 
 # The pooler stays up through the dyno's SIGTERM (our build ignores it) until the app is gone;
 # then pgbouncer gets SIGINT (safe shutdown), and stunnel once pgbouncer has exited.
@@ -51,14 +51,14 @@ pgbouncer_main() { # pgbouncer_main MODE CMD...
   MODE=$1
   shift
   (($#)) || die "no command given" "Usage: bin/$SCRIPT_NAME COMMAND... (e.g. bin/$SCRIPT_NAME gunicorn app.wsgi)"
-  case ${PGBOUNCER_ENABLED:-1} in
-    1 | true | yes | on) ;;
-    *) say "PGBOUNCER_ENABLED=${PGBOUNCER_ENABLED}: starting the command without a pooler"; exec "$@" ;;
-  esac
-  read_settings
+  settings::read
+  if ((!SETTING[PGBOUNCER_ENABLED])); then
+    say "PGBOUNCER_ENABLED is off: starting the command without a pooler"
+    exec "$@"
+  fi
   # A start script further up this process tree already pooled these URLs: use that pooler.
   local first
-  read -r first _ <<<"$URL_VARS"
+  read -r first _ <<<"${SETTING[PGBOUNCER_URLS]}"
   local pooled_var="${first}_PGBOUNCER"
   if [[ -n ${!pooled_var:-} && ${!first:-} == "${!pooled_var}" ]]; then exec "$@"; fi
   trap cleanup EXIT

@@ -4,13 +4,12 @@
 # Children are registered with their role. The first one that exits on its own (not during a
 # shutdown) ends the whole group: the platform sees a non-zero exit and restarts the dyno.
 # A SIGTERM or SIGINT starts a shutdown: the children are asked to stop (on_shutdown), nothing is
-# treated as a crash any more, and whatever is left after STOP_TIMEOUT seconds is killed.
+# treated as a crash any more, and whatever is left after NGINX_PGBOUNCER_STOP_TIMEOUT seconds
+# (25 by default: Heroku's SIGKILL comes at 30) is killed.
 
 declare -A CHILD_ROLE=() CHILD_STATUS=()
 SHUTTING_DOWN=0
 BOOT_FAILED=0 # set when a start script gives up before everything was up
-# Heroku's SIGKILL comes 30 s after its SIGTERM: by default whatever is left goes at 25 s.
-STOP_TIMEOUT=$(int_var NGINX_PGBOUNCER_STOP_TIMEOUT 25 1 3600)
 STOP_TIMER=""
 
 register_child() { CHILD_ROLE[$1]=$2; } # register_child PID ROLE
@@ -50,9 +49,9 @@ signal_role() { # signal_role SIGNAL ROLE: to each live child with that role
 begin_shutdown() { # begin_shutdown REASON
   ((SHUTTING_DOWN)) && return 0
   SHUTTING_DOWN=1
-  say "$1: stopping (up to ${STOP_TIMEOUT} s)"
+  say "$1: stopping (up to ${SETTING[NGINX_PGBOUNCER_STOP_TIMEOUT]} s)"
   on_shutdown
-  sleep "$STOP_TIMEOUT" &
+  sleep "${SETTING[NGINX_PGBOUNCER_STOP_TIMEOUT]}" &
   STOP_TIMER=$!
 }
 
@@ -84,7 +83,7 @@ reap() {
   wait -n 2>/dev/null && status=0 || status=$?
   if [[ -n $STOP_TIMER ]] && ! kill -0 "$STOP_TIMER" 2>/dev/null; then
     STOP_TIMER=""
-    say "still running after ${STOP_TIMEOUT} s: killing what is left"
+    say "still running after ${SETTING[NGINX_PGBOUNCER_STOP_TIMEOUT]} s: killing what is left"
     for pid in $(live_children); do kill_tree KILL "$pid"; done
     return 0
   fi

@@ -16,6 +16,7 @@ export async function compile(args: string[], buildpackDir: string, log: Log): P
     manifest: loadManifest(join(buildpackDir, "vendor-manifest.json")),
     stack: process.env.STACK ?? "",
     config: readConfigVars(envDir),
+    envDir: envDir || undefined,
     appDir: buildDir,
     vendorDir: join(buildDir, "vendor"),
     downloadCacheDir: join(cacheDir, "nginx-pgbouncer", "downloads"),

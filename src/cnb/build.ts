@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
-import { buildApp, runtimeArtifacts } from "../core/build";
+import { buildApp, checkRunConfig, runtimeArtifacts } from "../core/build";
 import { readConfigVars } from "../core/config-vars";
 import { UserError } from "../core/errors";
 import { layOutRuntime } from "../core/layout";
@@ -24,7 +24,8 @@ export async function cnbBuild(args: string[], buildpackDir: string, log: Log): 
   const appDir = process.cwd();
   // bin/build works the stack out from the lifecycle's target (bin/lib/cnb-stack.sh).
   const stack = process.env.STACK ?? "";
-  const config = readConfigVars(existsSync(join(platformDir, "env")) ? join(platformDir, "env") : undefined);
+  const envDir = existsSync(join(platformDir, "env")) ? join(platformDir, "env") : undefined;
+  const config = readConfigVars(envDir);
   const manifest = loadManifest(join(buildpackDir, "vendor-manifest.json"));
   const artifacts = runtimeArtifacts(manifest, stack, config);
   const wanted: Record<string, string> = { stack };
@@ -37,12 +38,13 @@ export async function cnbBuild(args: string[], buildpackDir: string, log: Log): 
     log.step("Reusing the cached nginx, pgbouncer and stunnel layer");
     for (const a of artifacts) log.detail(`${a.name} ${a.version}: unchanged`);
     layOutRuntime(join(buildpackDir, "runtime"), appDir, log);
+    checkRunConfig(appDir, layer, envDir, log);
   } else {
     if (restored !== null) log.step("The pinned artifacts changed: rebuilding the layer");
     rmSync(layer, { recursive: true, force: true });
     mkdirSync(layer, { recursive: true });
     const downloads = join(layersDir, DOWNLOADS_LAYER);
-    await buildApp({ buildpackDir, manifest, stack, config, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
+    await buildApp({ buildpackDir, manifest, stack, config, envDir, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
     // Downloads are only a cache between builds; they are not part of the image.
     writeFileSync(`${downloads}.toml`, formatLayerToml({ types: { launch: false, build: false, cache: true }, metadata: {} }));
   }

@@ -13,6 +13,8 @@ export interface BuildRequest {
   manifest: Manifest;
   stack: string;
   config: BuildConfig;
+  /** ENV_DIR (classic) or the platform's env/ (CNB): the config vars the dynos will run with. */
+  envDir: string | undefined;
   /** The app directory: the slug (classic) or the app dir beside the layers (CNB). */
   appDir: string;
   /** Where the binaries go: `<appDir>/vendor` (classic) or a layer (CNB). */
@@ -51,7 +53,7 @@ export async function buildApp(req: BuildRequest): Promise<Installed[]> {
     const { scripts, written } = layOutRuntime(join(req.buildpackDir, "runtime"), req.appDir, log);
     placed.push(...written);
     log.detail(scripts.join(", "));
-    checkNginxConfig(req.appDir, req.vendorDir, log);
+    checkRunConfig(req.appDir, req.vendorDir, req.envDir, log);
     log.step(`Done in ${elapsed(started)}`);
     return installed;
   } catch (e) {
@@ -82,18 +84,23 @@ async function placeArtifacts(req: BuildRequest, manifest: Manifest, artifacts: 
   }
 }
 
-/** Renders the default nginx config with test values and runs `nginx -t` on it, at build time. */
-function checkNginxConfig(appDir: string, vendorDir: string, log: Log): void {
+/**
+ * What the dynos will run, checked at build time by the start script itself (`start-nginx
+ * --check-config`): the config vars in ENV_DIR with the same checks as at boot, then the rendered
+ * nginx config with `nginx -t`. Boot checks them again: config vars change without a build.
+ */
+export function checkRunConfig(appDir: string, vendorDir: string, envDir: string | undefined, log: Log): void {
   const script = join(appDir, "bin/start-nginx");
   if (!existsSync(script)) return;
-  log.step("Checking the nginx configuration");
-  const r = spawnSync("bash", [script, "--check-config"], {
+  log.step("Checking the config vars and the nginx configuration");
+  const args = [script, "--check-config", ...(envDir ? [envDir] : [])];
+  const r = spawnSync("bash", args, {
     cwd: appDir,
     encoding: "utf8",
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: appDir, PORT: "5000", TMPDIR: process.env.TMPDIR ?? "/tmp", NGINX_PGBOUNCER_VENDOR: vendorDir },
   });
   if (r.status !== 0) {
-    throw new UserError(`the nginx configuration does not pass nginx -t:\n${(r.stdout + r.stderr).trim()}`, "Fix config/nginx.conf.erb (the lines above say where) and build again.");
+    throw new UserError(`the app's configuration would not boot:\n${(r.stdout + r.stderr).trim()}`, "Fix what the lines above name (heroku config:set, or config/nginx.conf.erb) and build again.");
   }
-  log.detail((r.stdout.trim() || "nginx -t: ok").split("\n").slice(-1)[0]);
+  for (const line of r.stdout.trim().split("\n")) log.detail(line);
 }

@@ -160,31 +160,31 @@ setup() {
 @test "PGBOUNCER_RESERVE_POOL_TIMEOUT that is not a number (while 08.5, with a leading zero, is one)" {
   # Accepted input next to the refusal: 08.5 must not be read as a bad octal number.
   dyno_runs start-pgbouncer DATABASE_URL="$(url)" PGBOUNCER_RESERVE_POOL_TIMEOUT=abc
-  refused "PGBOUNCER_RESERVE_POOL_TIMEOUT must be a number of seconds from 0 to 3600 (it is 'abc')"
-  run dyno::as_user env -i PATH=/usr/bin:/bin PGBOUNCER_RESERVE_POOL_TIMEOUT=08.5 bash -c \
-    ". '$SLUG/vendor/nginx-pgbouncer/lib/common.sh' && num_var PGBOUNCER_RESERVE_POOL_TIMEOUT 5.0 3600"
+  refused "PGBOUNCER_RESERVE_POOL_TIMEOUT must be seconds from 0 to 3600 (it is 'abc')"
+  run dyno::as_user env -i PATH=/usr/bin:/bin bash -c \
+    ". '$SLUG/vendor/nginx-pgbouncer/lib/common.sh' && settings::value PGBOUNCER_RESERVE_POOL_TIMEOUT 08.5"
   assert_success
   assert_output "08.5"
 }
 
 @test "PGBOUNCER_POOL_MODE that pgbouncer does not have" {
   dyno_runs start-pgbouncer DATABASE_URL="$(url)" PGBOUNCER_POOL_MODE=bogus
-  refused "PGBOUNCER_POOL_MODE must be one of: session transaction statement"
+  refused "PGBOUNCER_POOL_MODE must be one of: session, transaction, statement (it is 'bogus')" "heroku config:set PGBOUNCER_POOL_MODE=transaction (the default)"
 }
 
 @test "NGINX_WORKERS=0" {
   dyno_runs start-nginx NGINX_WORKERS=0
-  refused "NGINX_WORKERS must be a whole number from 1 to 256 (it is '0')" "heroku config:set NGINX_WORKERS=4"
+  refused "NGINX_WORKERS must be auto, or a whole number from 1 to 256 (it is '0')" "heroku config:set NGINX_WORKERS=4"
 }
 
 @test "NGINX_WORKERS=many" {
   dyno_runs start-nginx NGINX_WORKERS=many
-  refused "NGINX_WORKERS must be a whole number from 1 to 256 (it is 'many')"
+  refused "NGINX_WORKERS must be auto, or a whole number from 1 to 256 (it is 'many')"
 }
 
 @test "PORT that is not a number" {
   dyno_runs start-nginx PORT=web
-  refused "PORT must be a whole number from 1 to 65535 (it is 'web')"
+  refused "PORT must be a port number from 1 to 65535 (it is 'web')"
 }
 
 @test "start scripts without a command" {
@@ -229,7 +229,7 @@ setup() {
   mkdir -p "$APP_SRC_USED/config"
   printf 'daemon off;\nworker_processes <%%= `nproc` %%>;\n' >"$APP_SRC_USED/config/nginx.conf.erb"
   compiles heroku-24 "$(env_dir)" "$APP_SRC_USED"
-  compile_refused "config/nginx.conf.erb:2: unsupported ERB" "Fix config/nginx.conf.erb"
+  compile_refused "config/nginx.conf.erb:2: unsupported ERB" "Fix what the lines above name (heroku config:set, or config/nginx.conf.erb)"
 }
 
 @test "config/nginx.conf.erb that nginx -t rejects" {
@@ -238,6 +238,23 @@ setup() {
   printf 'daemon off;\nevents {}\nhttp { server { listen <%%= ENV["PORT"] %%> } }\n' >"$APP_SRC_USED/config/nginx.conf.erb"
   compiles heroku-24 "$(env_dir)" "$APP_SRC_USED"
   compile_refused 'unexpected "}" in config/nginx.conf.erb (rendered):3' "nginx -t rejected config/nginx.conf.erb"
+}
+
+@test "a config var that would stop every dyno fails the build, named, before the deploy" {
+  compiles heroku-24 "$(env_dir PGBOUNCER_POOL_MODE=transation DATABASE_URL="$(url)")"
+  compile_refused "PGBOUNCER_POOL_MODE must be one of: session, transaction, statement (it is 'transation')" "Fix what the lines above name"
+}
+
+@test "the build judges a path under /app where the dyno will find it: in the slug being built" {
+  APP_SRC_USED="$BATS_TEST_TMPDIR/app"
+  mkdir -p "$APP_SRC_USED/config" && cp -r "$APP_SRC/." "$APP_SRC_USED/"
+  echo "not a real CA" >"$APP_SRC_USED/config/db-ca.pem"
+  compiles heroku-24 "$(env_dir PGBOUNCER_SERVER_TLS_CA_FILE=/app/config/db-ca.pem)" "$APP_SRC_USED"
+  assert_success
+  assert_line "       config vars: ok"
+  rm -rf "$BUILD"
+  compiles heroku-24 "$(env_dir PGBOUNCER_SERVER_TLS_CA_FILE=/app/config/missing.pem)" "$APP_SRC_USED"
+  compile_refused "PGBOUNCER_SERVER_TLS_CA_FILE must be the path of a readable file (it is '/app/config/missing.pem')"
 }
 
 @test "a vendor manifest with no pgbouncer for the stack" {

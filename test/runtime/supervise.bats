@@ -3,9 +3,9 @@
 load ../support/helpers
 
 # in_script CODE: CODE in a bash of its own, as the start scripts run (set -euo pipefail), with
-# the runtime libraries loaded.
+# the runtime libraries loaded and the settings read.
 in_script() {
-  bash -c "set -euo pipefail; SCRIPT_NAME=test VENDOR_DIR=/nonexistent; . '$REPO/runtime/lib/common.sh'; $1"
+  bash -c "set -euo pipefail; SCRIPT_NAME=test VENDOR_DIR=/nonexistent; . '$REPO/runtime/lib/common.sh'; settings::read; $1"
 }
 
 @test "asking a child that has already exited to stop is not an error: the dyno's SIGTERM often gets there first" {
@@ -14,8 +14,8 @@ in_script() {
   assert_output "still-supervising"
 }
 
-@test "NGINX_PGBOUNCER_STOP_TIMEOUT is checked when the scripts load" {
-  NGINX_PGBOUNCER_STOP_TIMEOUT=soon run in_script 'echo loaded'
+@test "NGINX_PGBOUNCER_STOP_TIMEOUT is checked with the other settings, before anything starts" {
+  NGINX_PGBOUNCER_STOP_TIMEOUT=soon run in_script 'echo read'
   assert_failure
   assert_output --partial "NGINX_PGBOUNCER_STOP_TIMEOUT must be a whole number from 1 to 3600 (it is 'soon')"
 }

@@ -1,0 +1,146 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # SETTING is read by the scripts that source this
+# Every config var the start scripts read, in one list: name, default, what it accepts, where it
+# comes from, and what it means. settings::read checks them all at boot and keeps the values in
+# SETTING; the build runs the same check on ENV_DIR (start-nginx --check-config), and the README's
+# table is printed from this list (support/config-var-table.sh), so none of them can drift.
+#
+# What a setting accepts (CHECK), as loosely as the program it feeds does:
+#   int:MIN:MAX      a whole number
+#   seconds:MAX      seconds, decimals allowed ("3600.0", as pgbouncer's parser reads it)
+#   choice:A,B,...   one of the words, in any case ("Transaction"), kept in lower case
+#   workers          "auto" or a whole number from 1 to 256 (nginx's worker_processes)
+#   size             bytes with an optional k, m or g suffix (nginx's size syntax)
+#   switch           on for 1, true, yes or on (any case), off for anything else
+#   names            config var names separated by spaces
+#   tz               a time zone name, or empty for the server's own
+#   file             a readable file, or empty
+#   text             anything
+# ORIGIN: pgbouncer or nginx when the var means what it means in heroku-buildpack-pgbouncer or
+# heroku-buildpack-nginx (same name, same default), ours when it is new here.
+declare -A SETTING=() SETTING_DEFAULT=() SETTING_CHECK=() SETTING_ORIGIN=() SETTING_ABOUT=()
+SETTING_NAMES=()
+# libpq's sslmodes, weakest first.
+SSLMODES_BY_STRENGTH=(disable allow prefer require verify-ca verify-full)
+
+setting() { # setting NAME DEFAULT CHECK ORIGIN ABOUT
+  SETTING_NAMES+=("$1")
+  SETTING_DEFAULT[$1]=$2 SETTING_CHECK[$1]=$3 SETTING_ORIGIN[$1]=$4 SETTING_ABOUT[$1]=$5
+}
+
+setting PGBOUNCER_ENABLED 1 switch pgbouncer "off runs the command without a pooler"
+setting PGBOUNCER_URLS DATABASE_URL names pgbouncer "config vars to pool, as \`db1\`, \`db2\`, … in this order"
+setting PGBOUNCER_POOL_MODE transaction choice:session,transaction,statement pgbouncer ""
+setting PGBOUNCER_SERVER_RESET_QUERY "" text pgbouncer "\`DISCARD ALL\` when empty in session mode"
+setting PGBOUNCER_AUTH_TYPE scram-sha-256 choice:scram-sha-256,md5,plain,trust pgbouncer "client auth on 127.0.0.1 (the private socket needs none)"
+setting PGBOUNCER_SERVER_TLS_SSLMODE "" "choice:$(IFS=,; echo "${SSLMODES_BY_STRENGTH[*]}")" pgbouncer "empty: the URL's \`sslmode\`, else \`require\`; \`verify-*\` check the server's certificate; with \`start-pgbouncer\` and several URLs, the strictest of theirs"
+setting PGBOUNCER_SERVER_TLS_CA_FILE "" file ours "CA bundle for \`verify-*\`, in both modes (empty: the system's)"
+setting PGBOUNCER_MAX_CLIENT_CONN 100 int:1:100000 pgbouncer ""
+setting PGBOUNCER_DEFAULT_POOL_SIZE 1 int:1:10000 pgbouncer "server connections per database and user, per dyno"
+setting PGBOUNCER_MIN_POOL_SIZE 0 int:0:10000 pgbouncer ""
+setting PGBOUNCER_RESERVE_POOL_SIZE 1 int:0:10000 pgbouncer ""
+setting PGBOUNCER_RESERVE_POOL_TIMEOUT 5.0 seconds:3600 pgbouncer ""
+setting PGBOUNCER_SERVER_LIFETIME 3600 seconds:604800 pgbouncer ""
+setting PGBOUNCER_SERVER_IDLE_TIMEOUT 600 seconds:604800 pgbouncer ""
+setting PGBOUNCER_QUERY_WAIT_TIMEOUT 120 seconds:86400 pgbouncer "how long a client waits for a server connection (Heroku's router gives up at 30)"
+setting PGBOUNCER_SERVER_LOGIN_RETRY 1 seconds:3600 ours "between attempts to reach a database that is away; pgbouncer's own 15 kept the app failing for up to 15 s after a restart had finished"
+setting PGBOUNCER_MAX_PREPARED_STATEMENTS 0 int:0:100000 pgbouncer "prepared statements in transaction mode"
+setting PGBOUNCER_PREPARED_STATEMENTS "" text pgbouncer "\`false\` appends \`?prepared_statements=false\` to the pooled URL (Rails)"
+setting PGBOUNCER_LOG_CONNECTIONS 1 int:0:1 pgbouncer ""
+setting PGBOUNCER_LOG_DISCONNECTIONS 1 int:0:1 pgbouncer ""
+setting PGBOUNCER_LOG_POOLER_ERRORS 1 int:0:1 pgbouncer ""
+setting PGBOUNCER_STATS_PERIOD 60 int:1:86400 pgbouncer "seconds"
+setting PGBOUNCER_IGNORE_STARTUP_PARAMETERS "" text pgbouncer "e.g. \`extra_float_digits\` for JDBC"
+setting PGBOUNCER_LISTEN_PORT 6000 int:1:65535 ours "pgbouncer's port on 127.0.0.1 (6000 in the anchor, fixed)"
+setting PGBOUNCER_SERVER_TIMEZONE UTC tz ours "set on server connections, so Django skips its \`SET TIME ZONE\` per connection; empty keeps the server's"
+setting PGBOUNCER_STUNNEL_LOGLEVEL notice choice:emerg,alert,crit,err,warning,notice,info,debug pgbouncer "stunnel mode"
+setting PGBOUNCER_CONNECTION_RETRY no choice:yes,no pgbouncer "stunnel's \`retry\`"
+setting ENABLE_STUNNEL_AMAZON_RDS_FIX "" text pgbouncer "any value sets stunnel's \`options = NO_TICKET\`"
+setting NGINX_WORKERS 4 workers nginx ""
+setting NGINX_WORKER_CONNECTIONS 1024 int:16:65535 nginx ""
+setting NGINX_ACCESS_LOG_PATH "" text nginx "empty: stdout"
+setting NGINX_ERROR_LOG_PATH "" text nginx "empty: stderr"
+setting NGINX_ERROR_LOG_LEVEL warn choice:debug,info,notice,warn,error,crit,alert,emerg ours "nginx's \`error_log\` level in the default config"
+setting NGINX_CLIENT_MAX_BODY_SIZE 100m size ours "the anchor's 1 MB rejected ordinary uploads"
+setting NGINX_PROXY_READ_TIMEOUT 30 int:1:3600 ours "seconds; Heroku's router gives up at 30"
+setting NGINX_SHUTDOWN_TIMEOUT 25 int:1:3600 ours "seconds nginx gives requests in flight after SIGTERM"
+setting NGINX_APP_BOOT_TIMEOUT 55 int:1:3600 ours "seconds to wait for the app's socket"
+setting NGINX_PGBOUNCER_STOP_TIMEOUT 25 int:1:3600 ours "seconds after SIGTERM before what is left is killed"
+setting FORCE "" text nginx "any value: start nginx without waiting for the app (as \`-f\`)"
+
+# settings::accepts CHECK: what CHECK accepts, in words.
+settings::accepts() {
+  local kind=${1%%:*} args=${1#*:}
+  case $kind in
+    int) printf 'a whole number from %s to %s' "${args%:*}" "${args#*:}" ;;
+    seconds) printf 'seconds from 0 to %s' "$args" ;;
+    choice) printf 'one of: %s' "${args//,/, }" ;;
+    workers) printf 'auto, or a whole number from 1 to 256' ;;
+    size) printf 'a size such as 100m (k, m or g)' ;;
+    switch) printf '1, true, yes or on; anything else is off' ;;
+    names) printf 'config var names separated by spaces' ;;
+    tz) printf 'a time zone name such as UTC, or empty' ;;
+    file) printf 'the path of a readable file' ;;
+    text) printf 'any text' ;;
+  esac
+}
+
+# settings::value NAME VALUE: VALUE as NAME's check reads it; fails (status 1) if it is not valid.
+settings::value() {
+  local check=${SETTING_CHECK[$1]} value=$2 c
+  local kind=${check%%:*} args=${check#*:}
+  # Empty is "not set" for a setting whose default is empty.
+  [[ -z $value && -z ${SETTING_DEFAULT[$1]} ]] && return 0
+  case $kind in
+    int)
+      [[ $value =~ ^[0-9]{1,9}$ ]] && ((10#$value >= ${args%:*} && 10#$value <= ${args#*:})) || return 1
+      value=$((10#$value)) ;;
+    seconds) [[ $value =~ ^[0-9]{1,9}(\.[0-9]*)?$ ]] && ((10#${value%.*} <= args)) || return 1 ;;
+    choice)
+      value=${value,,}
+      for c in ${args//,/ }; do [[ $value == "$c" ]] && break; done
+      [[ $value == "$c" ]] || return 1 ;;
+    workers) [[ ${value,,} == auto ]] && value=auto || { [[ $value =~ ^[0-9]{1,3}$ ]] && ((10#$value >= 1 && 10#$value <= 256)); } || return 1 ;;
+    size) [[ $value =~ ^[0-9]{1,12}[kKmMgG]?$ ]] || return 1 ;;
+    switch) case ${value,,} in 1 | true | yes | on) value=1 ;; *) value=0 ;; esac ;;
+    names) [[ $value =~ ^[[:space:]]*[A-Za-z_][A-Za-z0-9_]*([[:space:]]+[A-Za-z_][A-Za-z0-9_]*)*[[:space:]]*$ ]] || return 1 ;;
+    tz) [[ $value =~ ^[A-Za-z0-9_/+:-]*$ ]] || return 1 ;;
+    file) [[ -z $value || -r $(settings::where_it_runs "$value") ]] || return 1 ;;
+  esac
+  printf '%s\n' "$value"
+}
+
+# The build checks a slug where it is built; a path under /app names a file of that slug.
+settings::where_it_runs() {
+  if [[ -n ${SETTINGS_BUILD_DIR:-} && $1 == /app/* ]]; then printf '%s\n' "$SETTINGS_BUILD_DIR/${1#/app/}"
+  else printf '%s\n' "$1"
+  fi
+}
+
+# settings::read: every setting from the environment into SETTING, checked. An unset var takes its
+# default; so does an empty one, unless empty means something (tz, file, text).
+settings::read() {
+  local name value
+  for name in "${SETTING_NAMES[@]}"; do
+    case ${SETTING_CHECK[$name]} in
+      tz | file | text) value=${!name-${SETTING_DEFAULT[$name]}} ;;
+      *) value=${!name:-${SETTING_DEFAULT[$name]}} ;;
+    esac
+    SETTING[$name]=$(settings::value "$name" "$value") || settings::refuse "$name" "$value"
+  done
+}
+
+settings::refuse() { # settings::refuse NAME VALUE
+  local fix="heroku config:unset $1"
+  [[ -n ${SETTING_DEFAULT[$1]} ]] && fix="heroku config:set $1=${SETTING_DEFAULT[$1]} (the default), or unset it"
+  die "$1 must be $(settings::accepts "${SETTING_CHECK[$1]}") (it is '$2')" "Fix it with: $fix."
+}
+
+# settings::load_env_dir DIR: the settings a Heroku ENV_DIR (one file per var) holds, exported.
+settings::load_env_dir() {
+  local name
+  for name in "${SETTING_NAMES[@]}"; do
+    [[ -f $1/$name ]] && export "$name=$(<"$1/$name")"
+  done
+  return 0
+}
