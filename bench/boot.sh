@@ -14,7 +14,6 @@ ROUNDS=${1:-7}
 
 bench_database
 bench_app "$REPO/test/fixtures/plain"
-PORT=$("$REPO/test/support/free-port.sh")
 
 # boot SIDE COMMAND: starts COMMAND as a dyno would and appends, in ms from the start,
 # "first_200_on_port app_answers_on_socket nginx_accepts" to $BENCH_WORK/boot-SIDE ("-" if n/a).

@@ -14,7 +14,6 @@ LOAD=${1:-10}
 
 bench_database
 bench_app "$REPO/test/fixtures/plain"
-PORT=$("$REPO/test/support/free-port.sh")
 
 kb() { du -sk --apparent-size "$@" | awk '{s += $1} END {print s}'; }
 echo "Footprint ($(date -u +%Y-%m-%d), heroku-24 slug, gunicorn -w 4)"

@@ -21,7 +21,7 @@ bench_database() {
 }
 
 # bench_app FIXTURE_DIR...: the fixture dirs copied into one app, compiled for heroku-24 from a
-# loopback mirror and moved to $BENCH_WORK/app (APP), owned by the dyno user.
+# loopback mirror and moved to $BENCH_WORK/app (APP), owned by the dyno user; PORT, a free port.
 bench_app() {
   mirror::start "$REPO/dist/vendor" "$BENCH_WORK"
   mkdir -p "$BENCH_WORK/src"
@@ -30,6 +30,7 @@ bench_app() {
   app::compile heroku-24 "$BENCH_WORK/src" "$BENCH_WORK/build" "$BENCH_WORK/cache" "$BENCH_WORK/env" >/dev/null
   APP=$BENCH_WORK/app
   app::slug "$BENCH_WORK/build" "$APP"
+  PORT=$("$REPO/test/support/free-port.sh")
 }
 
 # dyno_run LOG COMMAND [VAR=VALUE...]: COMMAND as a dyno of $APP (dyno::start), stale files cleared.

@@ -19,7 +19,6 @@ FLOOD=${3:-8}
 . "$REPO/bench/lib.sh"
 
 bench_app "$REPO/test/fixtures/plain"
-PORT=$("$REPO/test/support/free-port.sh")
 
 start_side() { # start_side direct|nginx
   # shellcheck disable=SC2086 # NGINX_VARS is a list of VAR=VALUE words

@@ -25700,7 +25700,7 @@ function vendorBaseUrl(config, manifestBaseUrl) {
   return raw.replace(/\/+$/, "");
 }
 
-// src/core/build.ts
+// src/core/install-runtime.ts
 var import_child_process = require("child_process");
 var import_fs8 = require("fs");
 var import_path6 = require("path");
@@ -25981,13 +25981,13 @@ function copyTree(from, to) {
     }
   }
 }
-function layOutRuntime(runtimeDir, slugDir, log) {
+function layOutRuntime(runtimeSource, slugDir, log) {
   const binDir = (0, import_path5.join)(slugDir, "bin");
   (0, import_fs6.mkdirSync)(binDir, { recursive: true });
   const scripts = [];
   const written = [];
-  for (const name of (0, import_fs6.readdirSync)((0, import_path5.join)(runtimeDir, "bin")).sort()) {
-    const src = (0, import_path5.join)(runtimeDir, "bin", name);
+  for (const name of (0, import_fs6.readdirSync)((0, import_path5.join)(runtimeSource, "bin")).sort()) {
+    const src = (0, import_path5.join)(runtimeSource, "bin", name);
     const dst = (0, import_path5.join)(binDir, name);
     if ((0, import_fs6.existsSync)(dst) && !(0, import_fs6.readFileSync)(dst).equals((0, import_fs6.readFileSync)(src))) {
       log.warn(`bin/${name} is the app's own: keeping it, not installing ours`);
@@ -26000,7 +26000,7 @@ function layOutRuntime(runtimeDir, slugDir, log) {
   }
   written.push((0, import_path5.join)(slugDir, RUNTIME_HOME));
   for (const sub of ["lib", "conf"]) {
-    if ((0, import_fs6.existsSync)((0, import_path5.join)(runtimeDir, sub))) copyTree((0, import_path5.join)(runtimeDir, sub), (0, import_path5.join)(slugDir, RUNTIME_HOME, sub));
+    if ((0, import_fs6.existsSync)((0, import_path5.join)(runtimeSource, sub))) copyTree((0, import_path5.join)(runtimeSource, sub), (0, import_path5.join)(slugDir, RUNTIME_HOME, sub));
   }
   (0, import_fs6.mkdirSync)((0, import_path5.join)(slugDir, ".profile.d"), { recursive: true });
   const profile = (0, import_path5.join)(slugDir, ".profile.d", "nginx-pgbouncer.sh");
@@ -26170,7 +26170,7 @@ function selectArtifacts(manifest, stack, ranges = {}) {
   return chosen;
 }
 
-// src/core/build.ts
+// src/core/install-runtime.ts
 function runtimeArtifacts(manifest, stack, config) {
   return selectArtifacts(manifest, stack, {
     nginx: config.NGINX_VERSION,
@@ -26178,7 +26178,7 @@ function runtimeArtifacts(manifest, stack, config) {
     stunnel: config.STUNNEL_VERSION
   }).filter((a) => a.name !== "node");
 }
-async function buildApp(req) {
+async function installRuntime(req) {
   const started = Date.now();
   const { log } = req;
   const { manifest } = req;
@@ -26240,7 +26240,7 @@ async function compile(args, buildpackDir, log) {
   if (!buildDir || !cacheDir) {
     throw new UserError("bin/compile needs BUILD_DIR and CACHE_DIR", "Usage: bin/compile BUILD_DIR CACHE_DIR [ENV_DIR]");
   }
-  await buildApp({
+  await installRuntime({
     buildpackDir,
     manifest: loadManifest((0, import_path7.join)(buildpackDir, "vendor-manifest.json")),
     stack: process.env.STACK ?? "",
@@ -26318,7 +26318,7 @@ async function cnbBuild(args, buildpackDir, log) {
     (0, import_fs10.rmSync)(layer, { recursive: true, force: true });
     (0, import_fs10.mkdirSync)(layer, { recursive: true });
     const downloads = (0, import_path8.join)(layersDir, DOWNLOADS_LAYER);
-    await buildApp({ buildpackDir, manifest, stack, config, envDir, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
+    await installRuntime({ buildpackDir, manifest, stack, config, envDir, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
     (0, import_fs10.writeFileSync)(`${downloads}.toml`, formatLayerToml({ types: { launch: false, build: false, cache: true }, metadata: {} }));
   }
   const envLaunch = (0, import_path8.join)(layer, "env.launch");

@@ -8,10 +8,11 @@
 APP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 # shellcheck disable=SC2034
 VENDOR_DIR=${NGINX_PGBOUNCER_VENDOR:-$APP_DIR/vendor}
-# shellcheck disable=SC2034
-RUNTIME_DIR="$APP_DIR/vendor/nginx-pgbouncer"
-# This folder: the libraries source each other from here, in a slug or a checkout alike.
+# This folder: the libraries source each other from here, in a slug or a checkout alike; and the
+# runtime home above it (vendor/nginx-pgbouncer in a slug), which holds conf/ beside lib/.
 LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck disable=SC2034
+RUNTIME_HOME=${LIB_DIR%/lib}
 
 # Messages never stop the script: if the log pipe is gone, a failed write must not abandon the
 # children mid-shutdown. A handler (not an ignore, which children would inherit) keeps SIGPIPE

@@ -13,7 +13,7 @@ RUN_DIR=""
 config_source() {
   if [[ -f $APP_DIR/config/nginx.conf.erb ]]; then printf '%s\n' "$APP_DIR/config/nginx.conf.erb"
   elif [[ -f $APP_DIR/config/nginx.conf ]]; then printf '%s\n' "$APP_DIR/config/nginx.conf"
-  else printf '%s\n' "$RUNTIME_DIR/conf/nginx.conf.erb"
+  else printf '%s\n' "$RUNTIME_HOME/conf/nginx.conf.erb"
   fi
 }
 

@@ -1,6 +1,6 @@
 import { join } from "path";
 import { readConfigVars } from "../core/config-vars";
-import { buildApp } from "../core/build";
+import { installRuntime } from "../core/install-runtime";
 import { UserError } from "../core/errors";
 import { Log } from "../core/log";
 import { loadManifest } from "../core/manifest";
@@ -11,7 +11,7 @@ export async function compile(args: string[], buildpackDir: string, log: Log): P
   if (!buildDir || !cacheDir) {
     throw new UserError("bin/compile needs BUILD_DIR and CACHE_DIR", "Usage: bin/compile BUILD_DIR CACHE_DIR [ENV_DIR]");
   }
-  await buildApp({
+  await installRuntime({
     buildpackDir,
     manifest: loadManifest(join(buildpackDir, "vendor-manifest.json")),
     stack: process.env.STACK ?? "",

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
-import { buildApp, checkRunConfig, runtimeArtifacts } from "../core/build";
+import { installRuntime, checkRunConfig, runtimeArtifacts } from "../core/install-runtime";
 import { readConfigVars } from "../core/config-vars";
 import { UserError } from "../core/errors";
 import { layOutRuntime } from "../core/layout";
@@ -44,7 +44,7 @@ export async function cnbBuild(args: string[], buildpackDir: string, log: Log): 
     rmSync(layer, { recursive: true, force: true });
     mkdirSync(layer, { recursive: true });
     const downloads = join(layersDir, DOWNLOADS_LAYER);
-    await buildApp({ buildpackDir, manifest, stack, config, envDir, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
+    await installRuntime({ buildpackDir, manifest, stack, config, envDir, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
     // Downloads are only a cache between builds; they are not part of the image.
     writeFileSync(`${downloads}.toml`, formatLayerToml({ types: { launch: false, build: false, cache: true }, metadata: {} }));
   }

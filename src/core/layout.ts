@@ -30,13 +30,13 @@ export interface LaidOut {
  * libraries and default configs under vendor/nginx-pgbouncer/, and a .profile.d script that puts
  * the binaries on PATH. An app's own file of the same name in bin/ is kept, with a warning.
  */
-export function layOutRuntime(runtimeDir: string, slugDir: string, log: Log): LaidOut {
+export function layOutRuntime(runtimeSource: string, slugDir: string, log: Log): LaidOut {
   const binDir = join(slugDir, "bin");
   mkdirSync(binDir, { recursive: true });
   const scripts: string[] = [];
   const written: string[] = [];
-  for (const name of readdirSync(join(runtimeDir, "bin")).sort()) {
-    const src = join(runtimeDir, "bin", name);
+  for (const name of readdirSync(join(runtimeSource, "bin")).sort()) {
+    const src = join(runtimeSource, "bin", name);
     const dst = join(binDir, name);
     if (existsSync(dst) && !readFileSync(dst).equals(readFileSync(src))) {
       log.warn(`bin/${name} is the app's own: keeping it, not installing ours`);
@@ -49,7 +49,7 @@ export function layOutRuntime(runtimeDir: string, slugDir: string, log: Log): La
   }
   written.push(join(slugDir, RUNTIME_HOME));
   for (const sub of ["lib", "conf"]) {
-    if (existsSync(join(runtimeDir, sub))) copyTree(join(runtimeDir, sub), join(slugDir, RUNTIME_HOME, sub));
+    if (existsSync(join(runtimeSource, sub))) copyTree(join(runtimeSource, sub), join(slugDir, RUNTIME_HOME, sub));
   }
   mkdirSync(join(slugDir, ".profile.d"), { recursive: true });
   const profile = join(slugDir, ".profile.d", "nginx-pgbouncer.sh");

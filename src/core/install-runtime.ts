@@ -8,7 +8,7 @@ import { layOutRuntime } from "./layout";
 import { Log, elapsed } from "./log";
 import { Artifact, Manifest, selectArtifacts } from "./manifest";
 
-export interface BuildRequest {
+export interface InstallRequest {
   buildpackDir: string;
   manifest: Manifest;
   stack: string;
@@ -36,7 +36,7 @@ export function runtimeArtifacts(manifest: Manifest, stack: string, config: Buil
  * The work both front ends share: pick the stack's artifacts, install them verified, lay out the
  * start scripts and check the nginx config. A failed build leaves no half install.
  */
-export async function buildApp(req: BuildRequest): Promise<Installed[]> {
+export async function installRuntime(req: InstallRequest): Promise<Installed[]> {
   const started = Date.now();
   const { log } = req;
   const { manifest } = req;
@@ -66,7 +66,7 @@ export async function buildApp(req: BuildRequest): Promise<Installed[]> {
  * Binaries are unpacked into a staging directory and moved into place only when all of them are
  * good; each one moved is recorded in `placed`.
  */
-async function placeArtifacts(req: BuildRequest, manifest: Manifest, artifacts: Artifact[], baseUrl: string, placed: string[]): Promise<Installed[]> {
+async function placeArtifacts(req: InstallRequest, manifest: Manifest, artifacts: Artifact[], baseUrl: string, placed: string[]): Promise<Installed[]> {
   const staging = join(req.vendorDir, `.nginx-pgbouncer-staging-${process.pid}`);
   try {
     mkdirSync(staging, { recursive: true });
