@@ -25981,6 +25981,15 @@ function copyTree(from, to) {
     }
   }
 }
+function anchorBuildpackOf(script) {
+  return script.startsWith("start-pgbouncer") ? "heroku/pgbouncer" : "heroku-community/nginx";
+}
+function keptScriptWarning(script) {
+  const anchor = anchorBuildpackOf(script);
+  return `bin/${script} is already in the app: keeping it, not installing ours.
+If ${anchor} is still in the app's buildpacks (it writes this script), remove it: heroku buildpacks:remove ${anchor}
+If the script is your own, rename it to use ours.`;
+}
 function layOutRuntime(runtimeSource, slugDir, log) {
   const binDir = (0, import_path5.join)(slugDir, "bin");
   (0, import_fs6.mkdirSync)(binDir, { recursive: true });
@@ -25990,7 +25999,7 @@ function layOutRuntime(runtimeSource, slugDir, log) {
     const src = (0, import_path5.join)(runtimeSource, "bin", name);
     const dst = (0, import_path5.join)(binDir, name);
     if ((0, import_fs6.existsSync)(dst) && !(0, import_fs6.readFileSync)(dst).equals((0, import_fs6.readFileSync)(src))) {
-      log.warn(`bin/${name} is the app's own: keeping it, not installing ours`);
+      log.warn(keptScriptWarning(name));
       continue;
     }
     (0, import_fs6.copyFileSync)(src, dst);

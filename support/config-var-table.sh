@@ -12,6 +12,7 @@ config_var_table() {
   printf '| var | default | accepts | same as | notes |\n| --- | --- | --- | --- | --- |\n'
   for name in "${SETTING_NAMES[@]}"; do
     default=${SETTING_DEFAULT[$name]:+\`${SETTING_DEFAULT[$name]}\`}
+    [[ -z ${SETTING_WEB_DEFAULT[$name]:-} ]] || default+="; \`${SETTING_WEB_DEFAULT[$name]}\` on web dynos"
     case ${SETTING_ORIGIN[$name]} in
       pgbouncer) origin=heroku-buildpack-pgbouncer ;;
       nginx) origin=heroku-buildpack-nginx ;;

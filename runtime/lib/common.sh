@@ -18,7 +18,10 @@ RUNTIME_HOME=${LIB_DIR%/lib}
 # children mid-shutdown. A handler (not an ignore, which children would inherit) keeps SIGPIPE
 # from killing the script.
 trap ':' PIPE
-say() { printf '%s: %s\n' "$SCRIPT_NAME" "$*" >&2 || true; }
+# say writes to the stderr the script started with, kept as SAY_FD: a trap can run while reap has
+# its stderr silenced. Children do not get SAY_FD (spawn and the exec's close it).
+exec {SAY_FD}>&2
+say() { printf '%s: %s\n' "$SCRIPT_NAME" "$*" >&"$SAY_FD" || true; }
 
 die() { # die MESSAGE [HINT]
   printf '%s: error: %s\n' "$SCRIPT_NAME" "$1" >&2

@@ -29,6 +29,9 @@ parse_db_url() {
   local var=$1 url rest userinfo hostport path query host port pair kept=() pairs=()
   local -n parsed=$2
   url=${!var-}
+  if [[ -z ${!var+set} && $var == DATABASE_URL ]]; then
+    die "DATABASE_URL is not set: this app has no database attached" "Attach one (heroku addons:create heroku-postgresql), or set PGBOUNCER_ENABLED=0 to run without the pooler."
+  fi
   [[ -n ${!var+set} ]] || die "$var is not set" "PGBOUNCER_URLS names it; set it to your database URL, or remove it from PGBOUNCER_URLS."
   [[ -n $url ]] || die "$var is empty" "Set it to a postgres:// URL, or remove it from PGBOUNCER_URLS."
   [[ $url =~ ^(postgres|postgresql)://(.*)$ ]] || die "$var is not a postgres:// or postgresql:// URL" "Heroku Postgres sets postgres://USER:PASSWORD@HOST:PORT/DATABASE."

@@ -17,17 +17,20 @@ config_source() {
   fi
 }
 
-# The settings, checked; nginx's exported as read (e.g. "auto", "100m") for the config's ERB.
+# The settings, checked. nginx's go to the config's ERB: those the app set, as read ("auto"), and
+# for our default config the defaults too. An app's own config keeps its own fallbacks
+# (`ENV['NGINX_WORKERS'] || 4`), as under heroku-buildpack-nginx.
 read_settings() {
-  local name
+  local name ours=0
+  [[ $(config_source) == "$RUNTIME_HOME/conf/nginx.conf.erb" ]] && ours=1
   [[ -n ${PORT:-} ]] || die "PORT is not set" "Heroku sets it for web dynos; locally run with PORT=5000."
   [[ $PORT =~ ^[0-9]{1,5}$ ]] && ((PORT >= 1 && PORT <= 65535)) ||
     die "PORT must be a port number from 1 to 65535 (it is '$PORT')" "Heroku sets it for web dynos; locally run with PORT=5000."
   settings::read
   for name in "${SETTING_NAMES[@]}"; do
-    [[ $name == NGINX_* && -n ${SETTING[$name]} ]] && export "$name=${SETTING[$name]}"
+    [[ $name == NGINX_* && -n ${SETTING[$name]} ]] || continue
+    if ((ours)) || [[ -n ${!name:-} ]]; then export "$name=${SETTING[$name]}"; fi
   done
-  return 0
 }
 
 # Renders the config into a private directory, beside the mime.types it includes, and checks it.
@@ -48,9 +51,11 @@ render_config() {
   if [[ -f $APP_DIR/config/mime.types ]]; then cp "$APP_DIR/config/mime.types" "$RUN_DIR/"
   else cp "$VENDOR_DIR/nginx/conf/mime.types" "$RUN_DIR/"
   fi
-  # The pid file goes in the run dir unless the config places it.
   NGINX_ARGS=(-p "$APP_DIR/" -c "$out")
-  grep -Eq '^[[:space:]]*pid[[:space:]]' "$out" || NGINX_ARGS+=(-g "pid $RUN_DIR/nginx.pid;")
+  keep_in_hand "$out" "$src"
+  # At build time the slug is not yet where it runs: its /app paths name files of the build dir.
+  [[ -z ${SETTINGS_BUILD_DIR:-} || $APP_DIR == /app ]] ||
+    sed -Ei "s#(^|[[:space:]\"'])/app([/;[:space:]\"']|$)#\\1$APP_DIR\\2#g" "$out"
   local check
   if ! check=$("$NGINX_BIN" "${NGINX_ARGS[@]}" -t 2>&1); then
     printf '%s\n' "$check" | sed "s#$RUN_DIR/nginx.conf#${src#"$APP_DIR"/} (rendered)#g" >&2
@@ -58,3 +63,19 @@ render_config() {
   fi
 }
 
+
+# nginx must stay in the start script's hands: in the foreground (the anchor's first configs say
+# nothing about daemon, and nginx's default is to fork away) and with a master process that stops
+# gracefully; its pid file goes in the run dir unless the config places it.
+keep_in_hand() { # keep_in_hand RENDERED SOURCE
+  local line globals=""
+  line=$(grep -nE '^[[:space:]]*daemon[[:space:]]+on[[:space:]]*;' "$2" | head -n1 | cut -d: -f1 || true)
+  [[ -z $line ]] || die "${2#"$APP_DIR"/}:$line: daemon on; would put nginx in the background, out of the start script's hands" "Remove the line: bin/start-nginx runs nginx in the foreground and supervises it."
+  line=$(grep -nE '^[[:space:]]*master_process[[:space:]]+off[[:space:]]*;' "$2" | head -n1 | cut -d: -f1 || true)
+  [[ -z $line ]] || die "${2#"$APP_DIR"/}:$line: master_process off; leaves nginx without the master process that stops it gracefully" "Remove the line."
+  line=$(grep -nE '^[^#]*naxsi' "$2" | head -n1 | cut -d: -f1 || true)
+  [[ -z $line ]] || die "${2#"$APP_DIR"/}:$line: NAXSI, the firewall module heroku-buildpack-nginx built in 2019-2020, is not in this nginx (NAXSI is no longer maintained)" "Remove the naxsi lines (include naxsi_core.rules; include naxsi.rules;)."
+  grep -Eq '^[[:space:]]*daemon[[:space:]]' "$1" || globals+="daemon off; "
+  grep -Eq '^[[:space:]]*pid[[:space:]]' "$1" || globals+="pid $RUN_DIR/nginx.pid; "
+  [[ -z $globals ]] || NGINX_ARGS+=(-g "$globals")
+}

@@ -38,13 +38,42 @@ on_child_exit() {
 
 cleanup() { [[ -n ${RUN_DIR:-} ]] && rm -rf "$RUN_DIR"; }
 
+# port_in_use PORT: something accepts on 127.0.0.1:PORT.
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# On Heroku each dyno has its own network. On one machine (heroku local, foreman) the web and
+# worker poolers meet: the later one takes the next free port, and a lock keeps two that start at
+# once from picking the same one. Its fd (/dev/null where the lock file cannot be opened) is
+# closed in every child.
+PORT_LOCK=""
+choose_listen_port() {
+  local port=${SETTING[PGBOUNCER_LISTEN_PORT]}
+  { exec {PORT_LOCK}>>"${TMPDIR:-/tmp}/nginx-pgbouncer-port.lock"; } 2>/dev/null || exec {PORT_LOCK}>/dev/null
+  if command -v flock >/dev/null; then flock -w 15 "$PORT_LOCK" 2>/dev/null || true; fi
+  while port_in_use "$port" && ((port < SETTING[PGBOUNCER_LISTEN_PORT] + 99)); do port=$((port + 1)); done
+  if ((port != SETTING[PGBOUNCER_LISTEN_PORT])); then
+    say "port ${SETTING[PGBOUNCER_LISTEN_PORT]} is taken (another pooler on this machine?): pgbouncer listens on $port"
+    SETTING[PGBOUNCER_LISTEN_PORT]=$port
+  fi
+}
+
+release_port_lock() {
+  if command -v flock >/dev/null; then flock -u "$PORT_LOCK" 2>/dev/null || true; fi
+  exec {PORT_LOCK}>&-
+}
+
 start_poolers() {
   if [[ $MODE == stunnel ]]; then
-    spawn stunnel "$STUNNEL_BIN" "$RUN_DIR/stunnel.conf"
+    spawn stunnel "$STUNNEL_BIN" "$RUN_DIR/stunnel.conf" {PORT_LOCK}>&-
     wait_for 10 "stunnel listened" $! stunnel_ready || give_up "stunnel did not start" app 0
   fi
-  spawn pgbouncer "$PGBOUNCER_BIN" "$RUN_DIR/pgbouncer.ini"
+  spawn pgbouncer "$PGBOUNCER_BIN" "$RUN_DIR/pgbouncer.ini" {PORT_LOCK}>&-
   wait_for 10 "pgbouncer listened" $! pgbouncer_ready || give_up "pgbouncer did not start" app 0
+  release_port_lock
+  local tls_by=pgbouncer vars
+  [[ $MODE == stunnel ]] && tls_by=stunnel
+  read -ra vars <<<"${SETTING[PGBOUNCER_URLS]}"
+  say "pooler ready on port ${SETTING[PGBOUNCER_LISTEN_PORT]}: ${SETTING[PGBOUNCER_POOL_MODE]} pooling, pool size ${SETTING[PGBOUNCER_DEFAULT_POOL_SIZE]}, TLS by $tls_by (sslmode $NATIVE_SSLMODE); rewrote ${vars[*]}"
 }
 
 pgbouncer_main() { # pgbouncer_main MODE CMD...
@@ -54,14 +83,15 @@ pgbouncer_main() { # pgbouncer_main MODE CMD...
   settings::read
   if ((!SETTING[PGBOUNCER_ENABLED])); then
     say "PGBOUNCER_ENABLED is off: starting the command without a pooler"
-    exec "$@"
+    exec "$@" {SAY_FD}>&-
   fi
   # A start script further up this process tree already pooled these URLs: use that pooler.
   local first
   read -r first _ <<<"${SETTING[PGBOUNCER_URLS]}"
   local pooled_var="${first}_PGBOUNCER"
-  if [[ -n ${!pooled_var:-} && ${!first:-} == "${!pooled_var}" ]]; then exec "$@"; fi
+  if [[ -n ${!pooled_var:-} && ${!first:-} == "${!pooled_var}" ]]; then exec "$@" {SAY_FD}>&-; fi
   trap cleanup EXIT
+  choose_listen_port
   write_configs
   trap 'begin_shutdown "got SIGTERM"' TERM
   trap 'begin_shutdown "got SIGINT"' INT
@@ -72,7 +102,7 @@ pgbouncer_main() { # pgbouncer_main MODE CMD...
     # One-off dyno with a terminal: the command runs in the foreground and owns the terminal.
     local status=0
     trap ':' INT
-    "$@" || status=$?
+    "$@" {SAY_FD}>&- || status=$?
     signal_role INT pgbouncer
     while reap; do [[ -n $LAST_EXITED ]] && on_child_exit "${CHILD_ROLE[$LAST_EXITED]}"; done
     exit "$status"

@@ -10,7 +10,6 @@
 #   seconds:MAX      seconds, decimals allowed ("3600.0", as pgbouncer's parser reads it)
 #   choice:A,B,...   one of the words, in any case ("Transaction"), kept in lower case
 #   workers          "auto" or a whole number from 1 to 256 (nginx's worker_processes)
-#   size             bytes with an optional k, m or g suffix (nginx's size syntax)
 #   switch           on for 1, true, yes or on (any case), off for anything else
 #   names            config var names separated by spaces
 #   tz               a time zone name, or empty for the server's own
@@ -19,6 +18,8 @@
 # ORIGIN: pgbouncer or nginx when the var means what it means in heroku-buildpack-pgbouncer or
 # heroku-buildpack-nginx (same name, same default), ours when it is new here.
 declare -A SETTING=() SETTING_DEFAULT=() SETTING_CHECK=() SETTING_ORIGIN=() SETTING_ABOUT=()
+# Defaults that differ on web dynos (DYNO=web.N), which must answer inside the router's 30 s.
+declare -A SETTING_WEB_DEFAULT=()
 SETTING_NAMES=()
 # libpq's sslmodes, weakest first.
 SSLMODES_BY_STRENGTH=(disable allow prefer require verify-ca verify-full)
@@ -42,7 +43,8 @@ setting PGBOUNCER_RESERVE_POOL_SIZE 1 int:0:10000 pgbouncer ""
 setting PGBOUNCER_RESERVE_POOL_TIMEOUT 5.0 seconds:3600 pgbouncer ""
 setting PGBOUNCER_SERVER_LIFETIME 3600 seconds:604800 pgbouncer ""
 setting PGBOUNCER_SERVER_IDLE_TIMEOUT 600 seconds:604800 pgbouncer ""
-setting PGBOUNCER_QUERY_WAIT_TIMEOUT 120 seconds:86400 pgbouncer "how long a client waits for a server connection (Heroku's router gives up at 30)"
+setting PGBOUNCER_QUERY_WAIT_TIMEOUT 120 seconds:86400 pgbouncer "how long a client waits for a server connection: on a web dyno, a database that is away gives an error inside the router's 30 s rather than a 504; workers wait as in the anchor"
+SETTING_WEB_DEFAULT[PGBOUNCER_QUERY_WAIT_TIMEOUT]=10
 setting PGBOUNCER_SERVER_LOGIN_RETRY 1 seconds:3600 ours "between attempts to reach a database that is away; pgbouncer's own 15 kept the app failing for up to 15 s after a restart had finished"
 setting PGBOUNCER_MAX_PREPARED_STATEMENTS 0 int:0:100000 pgbouncer "prepared statements in transaction mode"
 setting PGBOUNCER_PREPARED_STATEMENTS "" text pgbouncer "\`false\` appends \`?prepared_statements=false\` to the pooled URL (Rails)"
@@ -61,12 +63,19 @@ setting NGINX_WORKER_CONNECTIONS 1024 int:16:65535 nginx ""
 setting NGINX_ACCESS_LOG_PATH "" text nginx "empty: stdout"
 setting NGINX_ERROR_LOG_PATH "" text nginx "empty: stderr"
 setting NGINX_ERROR_LOG_LEVEL warn choice:debug,info,notice,warn,error,crit,alert,emerg ours "nginx's \`error_log\` level in the default config"
-setting NGINX_CLIENT_MAX_BODY_SIZE 100m size ours "the anchor's 1 MB rejected ordinary uploads"
+setting NGINX_CLIENT_MAX_BODY_SIZE 100 int:0:100000 nginx "megabytes (the anchor's config writes it as \`…M\`, and so does ours); its default of 1 rejected ordinary uploads; 0: no limit"
+setting NGINX_CLIENT_BODY_TIMEOUT 10 int:1:3600 nginx "seconds to read a request body (the anchor's config has 5)"
 setting NGINX_PROXY_READ_TIMEOUT 30 int:1:3600 ours "seconds; Heroku's router gives up at 30"
 setting NGINX_SHUTDOWN_TIMEOUT 25 int:1:3600 ours "seconds nginx gives requests in flight after SIGTERM"
 setting NGINX_APP_BOOT_TIMEOUT 55 int:1:3600 ours "seconds to wait for the app's socket"
 setting NGINX_PGBOUNCER_STOP_TIMEOUT 25 int:1:3600 ours "seconds after SIGTERM before what is left is killed"
 setting FORCE "" text nginx "any value: start nginx without waiting for the app (as \`-f\`)"
+
+# settings::default NAME: sets DEFAULT to NAME's default for this dyno.
+settings::default() {
+  DEFAULT=${SETTING_DEFAULT[$1]}
+  if [[ ${DYNO:-} == web.* && -n ${SETTING_WEB_DEFAULT[$1]:-} ]]; then DEFAULT=${SETTING_WEB_DEFAULT[$1]}; fi
+}
 
 # settings::accepts CHECK: what CHECK accepts, in words.
 settings::accepts() {
@@ -76,7 +85,6 @@ settings::accepts() {
     seconds) printf 'seconds from 0 to %s' "$args" ;;
     choice) printf 'one of: %s' "${args//,/, }" ;;
     workers) printf 'auto, or a whole number from 1 to 256' ;;
-    size) printf 'a size such as 100m (k, m or g)' ;;
     switch) printf '1, true, yes or on; anything else is off' ;;
     names) printf 'config var names separated by spaces' ;;
     tz) printf 'a time zone name such as UTC, or empty' ;;
@@ -85,29 +93,29 @@ settings::accepts() {
   esac
 }
 
-# settings::value NAME VALUE: VALUE as NAME's check reads it; fails (status 1) if it is not valid.
+# settings::value NAME VALUE: sets VALUE to VALUE as NAME's check reads it; fails (status 1) if it
+# is not valid. No subshell: the boot reads every setting.
 settings::value() {
-  local check=${SETTING_CHECK[$1]} value=$2 c
+  local check=${SETTING_CHECK[$1]} c
+  VALUE=$2
   local kind=${check%%:*} args=${check#*:}
   # Empty is "not set" for a setting whose default is empty.
-  [[ -z $value && -z ${SETTING_DEFAULT[$1]} ]] && return 0
+  [[ -z $VALUE && -z ${SETTING_DEFAULT[$1]} ]] && return 0
   case $kind in
     int)
-      [[ $value =~ ^[0-9]{1,9}$ ]] && ((10#$value >= ${args%:*} && 10#$value <= ${args#*:})) || return 1
-      value=$((10#$value)) ;;
-    seconds) [[ $value =~ ^[0-9]{1,9}(\.[0-9]*)?$ ]] && ((10#${value%.*} <= args)) || return 1 ;;
+      [[ $VALUE =~ ^[0-9]{1,9}$ ]] && ((10#$VALUE >= ${args%:*} && 10#$VALUE <= ${args#*:})) || return 1
+      VALUE=$((10#$VALUE)) ;;
+    seconds) [[ $VALUE =~ ^[0-9]{1,9}(\.[0-9]*)?$ ]] && ((10#${VALUE%.*} <= args)) || return 1 ;;
     choice)
-      value=${value,,}
-      for c in ${args//,/ }; do [[ $value == "$c" ]] && break; done
-      [[ $value == "$c" ]] || return 1 ;;
-    workers) [[ ${value,,} == auto ]] && value=auto || { [[ $value =~ ^[0-9]{1,3}$ ]] && ((10#$value >= 1 && 10#$value <= 256)); } || return 1 ;;
-    size) [[ $value =~ ^[0-9]{1,12}[kKmMgG]?$ ]] || return 1 ;;
-    switch) case ${value,,} in 1 | true | yes | on) value=1 ;; *) value=0 ;; esac ;;
-    names) [[ $value =~ ^[[:space:]]*[A-Za-z_][A-Za-z0-9_]*([[:space:]]+[A-Za-z_][A-Za-z0-9_]*)*[[:space:]]*$ ]] || return 1 ;;
-    tz) [[ $value =~ ^[A-Za-z0-9_/+:-]*$ ]] || return 1 ;;
-    file) [[ -z $value || -r $(settings::where_it_runs "$value") ]] || return 1 ;;
+      VALUE=${VALUE,,}
+      for c in ${args//,/ }; do [[ $VALUE == "$c" ]] && break; done
+      [[ $VALUE == "$c" ]] || return 1 ;;
+    workers) [[ ${VALUE,,} == auto ]] && VALUE=auto || { [[ $VALUE =~ ^[0-9]{1,3}$ ]] && ((10#$VALUE >= 1 && 10#$VALUE <= 256)); } || return 1 ;;
+    switch) case ${VALUE,,} in 1 | true | yes | on) VALUE=1 ;; *) VALUE=0 ;; esac ;;
+    names) [[ $VALUE =~ ^[[:space:]]*[A-Za-z_][A-Za-z0-9_]*([[:space:]]+[A-Za-z_][A-Za-z0-9_]*)*[[:space:]]*$ ]] || return 1 ;;
+    tz) [[ $VALUE =~ ^[A-Za-z0-9_/+:-]*$ ]] || return 1 ;;
+    file) [[ -z $VALUE || -r $(settings::where_it_runs "$VALUE") ]] || return 1 ;;
   esac
-  printf '%s\n' "$value"
 }
 
 # The build checks a slug where it is built; a path under /app names a file of that slug.
@@ -120,19 +128,22 @@ settings::where_it_runs() {
 # settings::read: every setting from the environment into SETTING, checked. An unset var takes its
 # default; so does an empty one, unless empty means something (tz, file, text).
 settings::read() {
-  local name value
+  local name raw DEFAULT VALUE
   for name in "${SETTING_NAMES[@]}"; do
+    settings::default "$name"
     case ${SETTING_CHECK[$name]} in
-      tz | file | text) value=${!name-${SETTING_DEFAULT[$name]}} ;;
-      *) value=${!name:-${SETTING_DEFAULT[$name]}} ;;
+      tz | file | text) raw=${!name-$DEFAULT} ;;
+      *) raw=${!name:-$DEFAULT} ;;
     esac
-    SETTING[$name]=$(settings::value "$name" "$value") || settings::refuse "$name" "$value"
+    settings::value "$name" "$raw" || settings::refuse "$name" "$raw"
+    SETTING[$name]=$VALUE
   done
 }
 
 settings::refuse() { # settings::refuse NAME VALUE
-  local fix="heroku config:unset $1"
-  [[ -n ${SETTING_DEFAULT[$1]} ]] && fix="heroku config:set $1=${SETTING_DEFAULT[$1]} (the default), or unset it"
+  local fix="heroku config:unset $1" DEFAULT
+  settings::default "$1"
+  [[ -n $DEFAULT ]] && fix="heroku config:set $1=$DEFAULT (the default), or unset it"
   die "$1 must be $(settings::accepts "${SETTING_CHECK[$1]}") (it is '$2')" "Fix it with: $fix."
 }
 

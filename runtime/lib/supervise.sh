@@ -7,7 +7,7 @@
 # treated as a crash any more, and whatever is left after NGINX_PGBOUNCER_STOP_TIMEOUT seconds
 # (25 by default: Heroku's SIGKILL comes at 30) is killed.
 
-declare -A CHILD_ROLE=() CHILD_STATUS=()
+declare -A CHILD_ROLE=() CHILD_STATUS=() CHILD_KILLED=()
 SHUTTING_DOWN=0
 BOOT_FAILED=0 # set when a start script gives up before everything was up
 STOP_TIMER=""
@@ -20,7 +20,7 @@ register_child() { CHILD_ROLE[$1]=$2; } # register_child PID ROLE
 spawn() {
   local role=$1
   shift
-  setsid "$@" &
+  setsid "$@" {SAY_FD}>&- &
   register_child $! "$role"
 }
 
@@ -77,21 +77,37 @@ on_child_exit() { :; }
 # signal or the stop timer woke us instead). Returns 1 when no child is left.
 LAST_EXITED=""
 reap() {
-  local status pid
+  # Quietly: bash reports a child killed by a signal ("… Killed setsid …") on its stderr when it
+  # notices; the status recorded here says it better.
+  { reap_next; } 2>/dev/null
+}
+
+reap_next() {
+  local status pid killed=()
   LAST_EXITED=""
   [[ -n $(live_children) ]] || return 1
-  wait -n 2>/dev/null && status=0 || status=$?
-  if [[ -n $STOP_TIMER ]] && ! kill -0 "$STOP_TIMER" 2>/dev/null; then
+  wait -n && status=0 || status=$?
+  if [[ -n $STOP_TIMER ]] && ! kill -0 "$STOP_TIMER"; then
     STOP_TIMER=""
-    say "still running after ${SETTING[NGINX_PGBOUNCER_STOP_TIMEOUT]} s: killing what is left"
-    for pid in $(live_children); do kill_tree KILL "$pid"; done
+    for pid in $(live_children); do
+      CHILD_KILLED[$pid]=1
+      killed+=("$pid")
+      kill_tree KILL "$pid"
+    done
+    # Until bash has noticed their deaths, so that it reports them in here.
+    for pid in "${killed[@]}"; do
+      for _ in {1..200}; do kill -0 "$pid" || break; sleep 0.01; done
+    done
     return 0
   fi
   for pid in $(live_children); do
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! kill -0 "$pid"; then
+      # bash may have reaped it already (wait -n then says 127): ask for its own status, which
+      # bash keeps.
+      wait "$pid" && status=0 || status=$?
       CHILD_STATUS[$pid]=$status
       LAST_EXITED=$pid
-      kill -KILL -- "-$pid" 2>/dev/null || true # its group's leftovers, if any
+      kill -KILL -- "-$pid" || true # its group's leftovers, if any
       return 0
     fi
   done
@@ -121,16 +137,22 @@ supervise() {
     else
       # How each part ended is the proof of a clean stop: 0, or 128+N for a signal N it was sent
       # (137 after the stop timer's SIGKILL, 139 for a crash).
-      say "$role stopped (status $status)"
+      if [[ -n ${CHILD_KILLED[$pid]:-} ]]; then
+        say "$role killed: still running ${SETTING[NGINX_PGBOUNCER_STOP_TIMEOUT]} s after it was asked to stop (status $status)"
+      else
+        say "$role stopped (status $status)"
+      fi
     fi
     on_child_exit "$role"
   done
   [[ -z $STOP_TIMER ]] || kill "$STOP_TIMER" 2>/dev/null || true
   wait 2>/dev/null || true
-  [[ -n $failed ]] && exit "$failed"
-  ((BOOT_FAILED)) && exit 1
+  status=1
   for pid in "${!CHILD_ROLE[@]}"; do
-    [[ ${CHILD_ROLE[$pid]} == "$main_role" ]] && exit "${CHILD_STATUS[$pid]:-1}"
+    [[ ${CHILD_ROLE[$pid]} == "$main_role" ]] && status=${CHILD_STATUS[$pid]:-1}
   done
-  exit 1
+  ((BOOT_FAILED)) && status=1
+  [[ -n $failed ]] && status=$failed
+  say "stopped (exit status $status)"
+  exit "$status"
 }

@@ -25,6 +25,20 @@ export interface LaidOut {
   written: string[];
 }
 
+/** The buildpack a migrating app may still list, which writes a start script of this name. */
+function anchorBuildpackOf(script: string): string {
+  return script.startsWith("start-pgbouncer") ? "heroku/pgbouncer" : "heroku-community/nginx";
+}
+
+function keptScriptWarning(script: string): string {
+  const anchor = anchorBuildpackOf(script);
+  return (
+    `bin/${script} is already in the app: keeping it, not installing ours.\n` +
+    `If ${anchor} is still in the app's buildpacks (it writes this script), remove it: heroku buildpacks:remove ${anchor}\n` +
+    `If the script is your own, rename it to use ours.`
+  );
+}
+
 /**
  * Lays the runtime into the slug: the start scripts into bin/ (where the Procfile names them), their
  * libraries and default configs under vendor/nginx-pgbouncer/, and a .profile.d script that puts
@@ -39,7 +53,7 @@ export function layOutRuntime(runtimeSource: string, slugDir: string, log: Log):
     const src = join(runtimeSource, "bin", name);
     const dst = join(binDir, name);
     if (existsSync(dst) && !readFileSync(dst).equals(readFileSync(src))) {
-      log.warn(`bin/${name} is the app's own: keeping it, not installing ours`);
+      log.warn(keptScriptWarning(name));
       continue;
     }
     copyFileSync(src, dst);

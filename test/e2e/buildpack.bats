@@ -36,6 +36,17 @@ teardown_file() { stop_platform; }
   assert_equal "$(mirror::requests)" "$before"
 }
 
+@test "an anchor buildpack still in the list wrote bin/start-pgbouncer: kept, and the fix is named" {
+  local app="$BATS_TEST_TMPDIR/app"
+  mkdir -p "$app/bin" && cp -r "$APP_SRC/." "$app/"
+  printf '#!/bin/bash\n# heroku/pgbouncer'"'"'s\nexec "$@"\n' >"$app/bin/start-pgbouncer"
+  run compile_app heroku-24 "$app" "$BATS_TEST_TMPDIR/build" "$BATS_TEST_TMPDIR/cache"
+  assert_success
+  assert_line " !     bin/start-pgbouncer is already in the app: keeping it, not installing ours."
+  assert_line " !     If heroku/pgbouncer is still in the app's buildpacks (it writes this script), remove it: heroku buildpacks:remove heroku/pgbouncer"
+  grep -q "heroku/pgbouncer's" "$BATS_TEST_TMPDIR/build/bin/start-pgbouncer"
+}
+
 @test "cedar-14 with no Node on the build image: the bundle runs on the pinned Node 16" {
   local tools="$BATS_TEST_TMPDIR/tools" f
   mkdir -p "$tools"
@@ -98,11 +109,63 @@ teardown() {
   return 0
 }
 
-@test "web: nginx answers on \$PORT in front of gunicorn, with the pooled DATABASE_URL" {
+@test "web: nginx answers on \$PORT in front of gunicorn, with the pooled DATABASE_URL; readiness and the stop are said once each" {
   boot_web "$(slug heroku-24)"
   run curl -fsS "http://127.0.0.1:$PORT/"
   assert_success
   assert_output --regexp '^ok %2Ftmp%2Fpgbouncer\.[A-Za-z0-9]+:6000/db1$'
+  dyno::stop
+  run grep -E 'ready|stopped \(exit' "$WEB_LOG"
+  assert_output "start-pgbouncer-stunnel: pooler ready on port 6000: transaction pooling, pool size 1, TLS by stunnel (sslmode require); rewrote DATABASE_URL
+start-nginx: nginx ready on port $PORT, in front of /tmp/nginx.socket
+start-pgbouncer-stunnel: stopped (exit status 0)
+start-nginx: stopped (exit status 0)"
+}
+
+@test "web: an app that binds \$PORT itself is named at once, with the fix for each server" {
+  local started=$SECONDS
+  start_dyno "$(slug heroku-24)" "bin/start-nginx bin/start-pgbouncer gunicorn wsgi:application"
+  wait "$DYNO_PID" && fail "the dyno went on"
+  run cat "$DYNO_LOG"
+  assert_output --partial "start-nginx: error: the app is listening on port $PORT itself, where nginx must listen"
+  assert_output --partial "gunicorn --bind unix:/tmp/nginx.socket"
+  assert_output --partial "uWSGI: http-socket = /tmp/nginx.socket"
+  assert_output --partial "waitress: serve(app, unix_socket='/tmp/nginx.socket')"
+  refute_output --partial "Address already in use"
+  # Long before NGINX_APP_BOOT_TIMEOUT (55 s), which was all it took to be told before.
+  echo "# reported and stopped in $((SECONDS - started)) s" >&3
+  ((SECONDS - started < 10)) || fail "took $((SECONDS - started)) s"
+  assert_equal "$(dyno::pids)" ""
+}
+
+@test "web and worker on one machine (heroku local): the second pooler takes the next port, both run" {
+  local s log1="$TEST_WORK/p1.log" log2="$TEST_WORK/p2.log"
+  s=$(slug heroku-24)
+  # Started together, as heroku local starts a Procfile's processes; each app outlives the other's start.
+  dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" "$s/bin/start-pgbouncer-stunnel" \
+    bash -c 'sleep 2; psql "$DATABASE_URL" -Atc "select 1"' >"$log1" 2>&1 &
+  dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" "$s/bin/start-pgbouncer" \
+    bash -c 'sleep 2; psql "$DATABASE_URL" -Atc "select 2"' >"$log2" 2>&1 &
+  wait
+  run cat "$log1" "$log2"
+  assert_line 1
+  assert_line 2
+  assert_output --partial "pooler ready on port 6000"
+  assert_output --partial "port 6000 is taken (another pooler on this machine?): pgbouncer listens on 6001"
+  assert_output --partial "pooler ready on port 6001"
+}
+
+@test "web dyno, database away: the request fails inside the router's 30 s, and the pool recovers" {
+  boot_web "$(slug heroku-24)" DYNO=web.1
+  "$REPO/test/support/pg.sh" stop "$PG_DIR"
+  local started=$SECONDS
+  run curl -sS -o /dev/null -w '%{http_code}' --max-time 40 "http://127.0.0.1:$PORT/db"
+  local took=$((SECONDS - started))
+  "$REPO/test/support/pg.sh" start "$PG_DIR" "$PG_PORT" >/dev/null
+  echo "# /db answered $output after $took s with the database away" >&3
+  assert_output 500
+  ((took < 25)) || fail "took $took s: the router would have given a 504"
+  dyno::wait_http /db 10
   dyno::stop
 }
 

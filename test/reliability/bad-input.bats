@@ -127,7 +127,7 @@ setup() {
 
 @test "DATABASE_URL unset" {
   dyno_runs start-pgbouncer-stunnel
-  refused "DATABASE_URL is not set" "remove it from PGBOUNCER_URLS"
+  refused "DATABASE_URL is not set: this app has no database attached" "heroku addons:create heroku-postgresql" "PGBOUNCER_ENABLED=0"
 }
 
 @test "DATABASE_URL empty" {
@@ -162,7 +162,7 @@ setup() {
   dyno_runs start-pgbouncer DATABASE_URL="$(url)" PGBOUNCER_RESERVE_POOL_TIMEOUT=abc
   refused "PGBOUNCER_RESERVE_POOL_TIMEOUT must be seconds from 0 to 3600 (it is 'abc')"
   run dyno::as_user env -i PATH=/usr/bin:/bin bash -c \
-    ". '$SLUG/vendor/nginx-pgbouncer/lib/common.sh' && settings::value PGBOUNCER_RESERVE_POOL_TIMEOUT 08.5"
+    ". '$SLUG/vendor/nginx-pgbouncer/lib/common.sh' && settings::value PGBOUNCER_RESERVE_POOL_TIMEOUT 08.5 && echo \"\$VALUE\""
   assert_success
   assert_output "08.5"
 }

@@ -97,11 +97,11 @@ probe_new_connections() {
   assert_equal "$(dyno::pids)" ""
   # Each part ended on its own: nginx, pgbouncer, stunnel and gunicorn with 0, the log relay by
   # the SIGTERM it was sent; none by the stop timer's SIGKILL or a crash.
-  run grep -E ' stopped \(status [0-9]+\)$|still running after' "$WEB_LOG"
+  run grep -E ' stopped \(status [0-9]+\)$| killed: ' "$WEB_LOG"
   echo "# $(echo "$output" | xargs)" >&3
   for role in nginx pgbouncer stunnel; do assert_line --partial "$role stopped (status 0)"; done
   assert_line --regexp '^start-pgbouncer-stunnel: app stopped \(status 0\)$'
-  refute_output --partial "still running after"
+  refute_output --partial " killed: "
   run bash -c "grep -E ' stopped \(status [0-9]+\)$' '$WEB_LOG' | grep -vE '\(status (0|143)\)$' || true"
   assert_output ""
 }

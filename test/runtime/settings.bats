@@ -42,8 +42,8 @@ PGBOUNCER_ENABLED=1"
 test: Fix it with: heroku config:set PGBOUNCER_SERVER_LIFETIME=3600 (the default), or unset it."
   run read_as PGBOUNCER_SERVER_LIFETIME=99999999999999999999 -- PGBOUNCER_SERVER_LIFETIME
   assert_failure
-  run read_as NGINX_CLIENT_MAX_BODY_SIZE=lots -- NGINX_CLIENT_MAX_BODY_SIZE
-  assert_output --partial "NGINX_CLIENT_MAX_BODY_SIZE must be a size such as 100m (k, m or g) (it is 'lots')"
+  run read_as NGINX_CLIENT_MAX_BODY_SIZE=100m -- NGINX_CLIENT_MAX_BODY_SIZE
+  assert_output --partial "NGINX_CLIENT_MAX_BODY_SIZE must be a whole number from 0 to 100000 (it is '100m')"
 }
 
 @test "no start script reads a config var of the list except through settings.sh" {

@@ -19,3 +19,11 @@ in_script() {
   assert_failure
   assert_output --partial "NGINX_PGBOUNCER_STOP_TIMEOUT must be a whole number from 1 to 3600 (it is 'soon')"
 }
+
+@test "a child that ignores SIGTERM is killed at NGINX_PGBOUNCER_STOP_TIMEOUT, and the log says so plainly" {
+  NGINX_PGBOUNCER_STOP_TIMEOUT=1 run in_script "spawn app bash -c 'trap \"\" TERM; sleep 30'; (sleep 0.3; kill -TERM \$\$) & supervise app 0"
+  assert_failure 137
+  assert_output "test: got SIGTERM: stopping (up to 1 s)
+test: app killed: still running 1 s after it was asked to stop (status 137)
+test: stopped (exit status 137)"
+}
