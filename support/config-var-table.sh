@@ -16,6 +16,8 @@ config_var_table() {
     case ${SETTING_ORIGIN[$name]} in
       pgbouncer) origin=heroku-buildpack-pgbouncer ;;
       nginx) origin=heroku-buildpack-nginx ;;
+      pgbouncer-other-default) origin="heroku-buildpack-pgbouncer, other default" ;;
+      nginx-other-default) origin="heroku-buildpack-nginx, other default" ;;
       *) origin="new here" ;;
     esac
     printf '| `%s` | %s | %s | %s | %s |\n' "$name" "${default:-empty}" "$(settings::accepts "${SETTING_CHECK[$name]}")" "$origin" "${SETTING_ABOUT[$name]}"

@@ -13,6 +13,6 @@ def db(request):
     with connection.cursor() as cur:
         cur.execute("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
         ssl, version = cur.fetchone()
-    settings = connection.settings_dict
-    body = {"tls": ssl, "tls_version": version, "via": settings["HOST"], "database": settings["NAME"]}
+    # Where the app's own connection went: the pooler's private socket directory.
+    body = {"tls": ssl, "tls_version": version, "via": connection.connection.info.host, "database": connection.settings_dict["NAME"]}
     return HttpResponse(json.dumps(body) + "\n", content_type="application/json")

@@ -33,11 +33,10 @@ stunnel_section() {
 # URL_COUNT, NATIVE_SSLMODE (pgbouncer's one sslmode for all servers: the strictest asked for)
 # and POOLED_EXPORTS.
 write_configs() {
-  local n=0 var conn entries="" users="" stunnel_sections="" pooled query socket_host sslmode
+  local n=0 var conn entries="" users="" stunnel_sections="" pooled query sslmode
   local -A db
   RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pgbouncer.XXXXXX")
   chmod 0700 "$RUN_DIR"
-  socket_host=$(url_encode "$RUN_DIR")
   POOLED_EXPORTS=() NATIVE_SSLMODE=disable
   for var in ${SETTING[PGBOUNCER_URLS]}; do
     n=$((n + 1))
@@ -54,10 +53,9 @@ write_configs() {
     [[ -n ${SETTING[PGBOUNCER_SERVER_TIMEZONE]} ]] && entries+=" timezone=${SETTING[PGBOUNCER_SERVER_TIMEZONE]}"
     entries+=$'\n'
     users+="\"${db[user]//\"/\"\"}\" \"${db[pass]//\"/\"\"}\""$'\n'
-    pooled="postgres://$(url_encode "${db[user]}"):$(url_encode "${db[pass]}")@$socket_host:${SETTING[PGBOUNCER_LISTEN_PORT]}/db$n"
     query=${db[query]}
     [[ ${SETTING[PGBOUNCER_PREPARED_STATEMENTS],,} == false ]] && query=${query:+$query&}prepared_statements=false
-    [[ -n $query ]] && pooled+="?$query"
+    pooled=$(pooled_url "$n" "${db[user]}" "${db[pass]}" "$query")
     POOLED_EXPORTS+=("$var=$pooled" "${var}_PGBOUNCER=$pooled")
   done
   ((n > 0)) || die "PGBOUNCER_URLS names no config var" "Set it to DATABASE_URL (the default) or unset it."
@@ -70,6 +68,24 @@ write_configs() {
     if [[ $MODE == stunnel ]]; then
       printf 'foreground = yes\nsyslog = no\ndebug = %s\npid =\n\n%s' "${SETTING[PGBOUNCER_STUNNEL_LOGLEVEL]}" "$stunnel_sections" >"$RUN_DIR/stunnel.conf"
     fi)
+}
+
+# pooled_url N USER PASSWORD QUERY: the URL the app gets for database dbN, in PGBOUNCER_URL_FORM:
+#   query-host    postgres://USER:PASSWORD@/dbN?host=RUN_DIR&port=PORT: the private socket, as
+#                 libpq, psycopg, Django, SQLAlchemy, asyncpg, node-postgres and Go's lib/pq read it
+#   encoded-host  postgres://USER:PASSWORD@%2Ftmp%2Fpgbouncer.X:PORT/dbN: the socket, for Rails,
+#                 whose URI parser refuses an empty host
+#   tcp           postgres://USER:PASSWORD@127.0.0.1:PORT/dbN?sslmode=disable: any client, at the
+#                 cost of PGBOUNCER_AUTH_TYPE's password check on every new connection
+pooled_url() {
+  local port=${SETTING[PGBOUNCER_LISTEN_PORT]} userinfo dir
+  userinfo="$(url_encode "$2"):$(url_encode "$3")"
+  dir=$(url_encode "$RUN_DIR")
+  case ${SETTING[PGBOUNCER_URL_FORM]} in
+    query-host) printf 'postgres://%s@/db%s?%shost=%s&port=%s\n' "$userinfo" "$1" "${4:+$4&}" "${dir//%2F//}" "$port" ;;
+    encoded-host) printf 'postgres://%s@%s:%s/db%s%s\n' "$userinfo" "$dir" "$port" "$1" "${4:+?$4}" ;;
+    tcp) printf 'postgres://%s@127.0.0.1:%s/db%s?%ssslmode=disable\n' "$userinfo" "$port" "$1" "${4:+$4&}" ;;
+  esac
 }
 
 # stunnel_port N: the port number in the name of stunnel's socket for the Nth URL.

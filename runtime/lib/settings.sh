@@ -16,7 +16,8 @@
 #   file             a readable file, or empty
 #   text             anything
 # ORIGIN: pgbouncer or nginx when the var means what it means in heroku-buildpack-pgbouncer or
-# heroku-buildpack-nginx (same name, same default), ours when it is new here.
+# heroku-buildpack-nginx (same name, same default); pgbouncer-other-default or
+# nginx-other-default when only our default differs (ABOUT says why); ours when it is new here.
 declare -A SETTING=() SETTING_DEFAULT=() SETTING_CHECK=() SETTING_ORIGIN=() SETTING_ABOUT=()
 # Defaults that differ on web dynos (DYNO=web.N), which must answer inside the router's 30 s.
 declare -A SETTING_WEB_DEFAULT=()
@@ -46,13 +47,14 @@ setting PGBOUNCER_SERVER_IDLE_TIMEOUT 600 seconds:604800 pgbouncer ""
 setting PGBOUNCER_QUERY_WAIT_TIMEOUT 120 seconds:86400 pgbouncer "how long a client waits for a server connection: on a web dyno, a database that is away gives an error inside the router's 30 s rather than a 504; workers wait as in the anchor"
 SETTING_WEB_DEFAULT[PGBOUNCER_QUERY_WAIT_TIMEOUT]=10
 setting PGBOUNCER_SERVER_LOGIN_RETRY 1 seconds:3600 ours "between attempts to reach a database that is away; pgbouncer's own 15 kept the app failing for up to 15 s after a restart had finished"
-setting PGBOUNCER_MAX_PREPARED_STATEMENTS 0 int:0:100000 pgbouncer "prepared statements in transaction mode"
+setting PGBOUNCER_MAX_PREPARED_STATEMENTS 200 int:0:100000 pgbouncer-other-default "protocol-level prepared statements pgbouncer tracks per connection in transaction mode: asyncpg and psycopg 3 prepare statements, and collide in a shared server connection at 0 (the anchor's default; 200 is pgbouncer's own)"
 setting PGBOUNCER_PREPARED_STATEMENTS "" text pgbouncer "\`false\` appends \`?prepared_statements=false\` to the pooled URL (Rails)"
 setting PGBOUNCER_LOG_CONNECTIONS 1 int:0:1 pgbouncer ""
 setting PGBOUNCER_LOG_DISCONNECTIONS 1 int:0:1 pgbouncer ""
 setting PGBOUNCER_LOG_POOLER_ERRORS 1 int:0:1 pgbouncer ""
 setting PGBOUNCER_STATS_PERIOD 60 int:1:86400 pgbouncer "seconds"
-setting PGBOUNCER_IGNORE_STARTUP_PARAMETERS "" text pgbouncer "e.g. \`extra_float_digits\` for JDBC"
+setting PGBOUNCER_IGNORE_STARTUP_PARAMETERS extra_float_digits text pgbouncer-other-default "startup parameters pgbouncer lets through: Go's lib/pq and JDBC send \`extra_float_digits\`, which pgbouncer refuses otherwise (the anchor's default is empty)"
+setting PGBOUNCER_URL_FORM query-host choice:query-host,encoded-host,tcp ours "how the rewritten URL names the pooler ([which clients read which](#database-clients)): \`query-host\` (\`…@/db1?host=/tmp/pgbouncer.X&port=6000\`), \`encoded-host\` (\`…@%2Ftmp%2Fpgbouncer.X:6000/db1\`, for Rails), \`tcp\` (\`…@127.0.0.1:6000/db1\`, any client, a password check per new connection)"
 setting PGBOUNCER_LISTEN_PORT 6000 int:1:65535 ours "pgbouncer's port on 127.0.0.1 (6000 in the anchor, fixed)"
 setting PGBOUNCER_SERVER_TIMEZONE UTC tz ours "set on server connections, so Django skips its \`SET TIME ZONE\` per connection; empty keeps the server's"
 setting PGBOUNCER_STUNNEL_LOGLEVEL notice choice:emerg,alert,crit,err,warning,notice,info,debug pgbouncer "stunnel mode"
@@ -63,8 +65,8 @@ setting NGINX_WORKER_CONNECTIONS 1024 int:16:65535 nginx ""
 setting NGINX_ACCESS_LOG_PATH "" text nginx "empty: stdout"
 setting NGINX_ERROR_LOG_PATH "" text nginx "empty: stderr"
 setting NGINX_ERROR_LOG_LEVEL warn choice:debug,info,notice,warn,error,crit,alert,emerg ours "nginx's \`error_log\` level in the default config"
-setting NGINX_CLIENT_MAX_BODY_SIZE 100 int:0:100000 nginx "megabytes (the anchor's config writes it as \`…M\`, and so does ours); its default of 1 rejected ordinary uploads; 0: no limit"
-setting NGINX_CLIENT_BODY_TIMEOUT 10 int:1:3600 nginx "seconds to read a request body (the anchor's config has 5)"
+setting NGINX_CLIENT_MAX_BODY_SIZE 100 int:0:100000 nginx-other-default "megabytes (the anchor's config writes it as \`…M\`, and so does ours); its default of 1 rejected ordinary uploads; 0: no limit"
+setting NGINX_CLIENT_BODY_TIMEOUT 10 int:1:3600 nginx-other-default "seconds to read a request body (the anchor's config has 5)"
 setting NGINX_PROXY_READ_TIMEOUT 30 int:1:3600 ours "seconds; Heroku's router gives up at 30"
 setting NGINX_SHUTDOWN_TIMEOUT 25 int:1:3600 ours "seconds nginx gives requests in flight after SIGTERM"
 setting NGINX_APP_BOOT_TIMEOUT 55 int:1:3600 ours "seconds to wait for the app's socket"

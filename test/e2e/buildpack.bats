@@ -86,7 +86,7 @@ pooled_query() { # pooled_query SLUG SCRIPT: one query through the pooler, as th
   run pooled_query "$(slug heroku-24)" start-pgbouncer
   assert_success
   assert_line "t|app_user"
-  assert_line --regexp '^URL=postgres://app_user:.*@%2Ftmp%2Fpgbouncer\.[A-Za-z0-9]+:6000/db1$'
+  assert_line --regexp '^URL=postgres://app_user:.*@/db1\?host=/tmp/pgbouncer\.[A-Za-z0-9]+&port=6000$'
   refute_output --partial "$TEST_PASSWORD"
 }
 
@@ -113,7 +113,7 @@ teardown() {
   boot_web "$(slug heroku-24)"
   run curl -fsS "http://127.0.0.1:$PORT/"
   assert_success
-  assert_output --regexp '^ok %2Ftmp%2Fpgbouncer\.[A-Za-z0-9]+:6000/db1$'
+  assert_output --regexp '^ok /db1\?host=/tmp/pgbouncer\.[A-Za-z0-9]+&port=6000$'
   dyno::stop
   run grep -E 'ready|stopped \(exit' "$WEB_LOG"
   assert_output "start-pgbouncer-stunnel: pooler ready on port 6000: transaction pooling, pool size 1, TLS by stunnel (sslmode require); rewrote DATABASE_URL
@@ -186,7 +186,7 @@ start-nginx: stopped (exit status 0)"
     "$s/bin/start-pgbouncer-stunnel" bash -c 'echo "count=$(pgrep -c -u "$(id -u)" -x pgbouncer) stunnel=$(pgrep -c -u "$(id -u)" -x stunnel || true)"; echo "url=${DATABASE_URL##*@}"'
   assert_success
   assert_line "count=1 stunnel=0"
-  assert_line --regexp '^url=%2Ftmp%2Fpgbouncer\.[A-Za-z0-9]+:6000/db1$'
+  assert_line --regexp '^url=/db1\?host=/tmp/pgbouncer\.[A-Za-z0-9]+&port=6000$'
 }
 
 @test "one-off dyno with a terminal: the command gets the tty and the pooler goes away after it" {
@@ -232,7 +232,7 @@ CONF
       PGBOUNCER_SERVER_TLS_CA_FILE="$s/db-ca.pem" "$s/bin/$script" bash -c 'psql -P pager=off "$DATABASE_URL" -Atc "select 1"; echo "via=${DATABASE_URL##*@}"'
     assert_success
     assert_line "1"
-    assert_line --regexp '^via=%2Ftmp%2Fpgbouncer'
+    assert_line --regexp '^via=/db1\?host=/tmp/pgbouncer'
     assert_output --regexp 'TLS|SSL established|accepted connection'
 
     # The system CAs do not sign the test server's certificate: the connection must fail. (The

@@ -61,7 +61,7 @@ lifecycle() { "$REPO/test/support/cnb-lifecycle.sh" "$@"; }
   local body=""
   dyno::wait_http / 30 && body=$(curl -fsS "http://127.0.0.1:$PORT/")
   dyno::stop
-  [[ $body =~ ^cnb\ %2Ftmp%2Fpgbouncer\.[A-Za-z0-9]+:6000/db1$ ]] || { cat "$DYNO_LOG"; fail "got '$body'"; }
+  [[ $body =~ ^cnb\ /db1\?host=/tmp/pgbouncer\.[A-Za-z0-9]+\&port=6000$ ]] || { cat "$DYNO_LOG"; fail "got '$body'"; }
 }
 
 @test "CNB rebuild with the previous layers downloads nothing and reuses the layer" {

@@ -56,8 +56,8 @@ exercise_web() { # exercise_web SERVER STACK
   local body
   body=$(curl -fsS "http://127.0.0.1:$PORT/db")
   assert_equal "$(json_field tls <<<"$body")" "True"
-  [[ $(json_field via <<<"$body") =~ ^%2Ftmp%2Fpgbouncer\.[A-Za-z0-9]+:6000/db1$ ]] || fail "DATABASE_URL not rewritten: $body"
-  [[ $(json_field settings_host <<<"$body") == /tmp/pgbouncer.* ]] || fail "Django did not read the socket: $body"
+  [[ $(json_field via <<<"$body") =~ ^/db1\?host=/tmp/pgbouncer\.[A-Za-z0-9]+\&port=6000$ ]] || fail "DATABASE_URL not rewritten: $body"
+  [[ $(json_field connected_to <<<"$body") == /tmp/pgbouncer.* ]] || fail "Django did not connect to the socket: $body"
   # CONN_MAX_AGE=0: a new client connection per request, but the pool keeps the server ones.
   local i backends
   backends=$(for i in $(seq 20); do curl -fsS "http://127.0.0.1:$PORT/db" | json_field backend; done | sort -u | wc -l)

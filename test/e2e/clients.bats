@@ -1,0 +1,81 @@
+#!/usr/bin/env bats
+# The database clients real apps use (Debian's, and node-postgres from npm), each with one real
+# query through the pooler, given the rewritten DATABASE_URL as an app gets it: which form of the
+# URL each reads, and whether it reached the private socket. The README's "Database clients" table
+# is these results.
+load ../support/helpers
+
+setup_file() {
+  load ../support/helpers
+  start_platform
+  APP_SRC="$REPO/test/fixtures/plain"
+  CLIENTS="$TEST_WORK/clients"
+  cp -r "$REPO/test/fixtures/clients" "$CLIENTS"
+  # Go builds against Debian's packaged drivers, as GOPATH sources.
+  (cd "$CLIENTS" && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$TEST_WORK/gocache" go build -o clients-go clients.go)
+  chown -R "$DYNO_USER" "$CLIENTS"
+  export APP_SRC CLIENTS
+}
+
+teardown_file() { stop_platform; }
+
+# clients SCRIPT [VAR=VALUE...]: every client's query under SCRIPT. Sets RESULTS (one line per
+# client: "NAME VERSION ok" or "NAME VERSION failed: …") and LOGINS (the pooler's login lines:
+# "@unix(" for the private socket, "@127.0.0.1:" for TCP).
+clients() {
+  local s script=$1 out="$TEST_WORK/clients.out"
+  shift
+  s=$(slug heroku-24)
+  : >"$out" && chown "$DYNO_USER" "$out"
+  run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" NODE_PATH="$REPO/node_modules" \
+    LIBPQ_VERSION="$(dpkg-query -W -f '${Version}' golang-github-lib-pq-dev | cut -d- -f1)" \
+    PGX_VERSION="$(dpkg-query -W -f '${Version}' golang-github-jackc-pgx-v4-dev | cut -d- -f1)" "$@" \
+    "$s/bin/$script" bash -c "
+      exec >>'$out'
+      for c in psycopg2 psycopg dj-database-url django-environ sqlalchemy asyncpg; do
+        timeout 20 python3 '$CLIENTS/clients.py' \$c || echo \"\$c timed out\"
+      done
+      timeout 30 ruby '$CLIENTS/clients.rb' 2>/dev/null || echo 'ruby timed out'
+      timeout 20 node '$CLIENTS/clients.js' || echo 'node-postgres timed out'
+      timeout 20 '$CLIENTS/clients-go' || echo 'go timed out'"
+  assert_success
+  RESULTS=$(<"$out")
+  LOGINS=$(grep 'login attempt' <<<"$output" || true)
+  refute_output --partial "$("$REPO/test/support/pg.sh" password)"
+  # What each client did, for the README's table.
+  sed 's/^/# /' <<<"$RESULTS" >&3
+}
+
+# ok CLIENT...: each client's query succeeded.
+ok() {
+  local c
+  for c; do grep -qE "^$c [^ ]+ ok$" <<<"$RESULTS" || fail "$c: $(grep "^$c " <<<"$RESULTS")"; done
+}
+
+READERS_OF_QUERY_HOST="psycopg2 psycopg dj-database-url django-environ sqlalchemy asyncpg ruby-pg node-postgres lib/pq pgx"
+
+@test "the default URL (query-host): every client but ActiveRecord reads it and reaches the private socket, in both modes" {
+  local script
+  for script in start-pgbouncer start-pgbouncer-stunnel; do
+    clients "$script"
+    ok $READERS_OF_QUERY_HOST
+    grep -q '^activerecord [^ ]* failed: URI::InvalidURIError' <<<"$RESULTS" || fail "ActiveRecord: $RESULTS"
+    # One login per client, each on the private socket.
+    assert_equal "$(grep -c '@unix(' <<<"$LOGINS")" "$(wc -w <<<"$READERS_OF_QUERY_HOST")"
+    assert_equal "$(grep -c '@127.0.0.1:' <<<"$LOGINS")" 0
+  done
+}
+
+@test "PGBOUNCER_URL_FORM=encoded-host: ActiveRecord (and the clients that decode the host) on the private socket" {
+  clients start-pgbouncer PGBOUNCER_URL_FORM=encoded-host
+  ok activerecord ruby-pg psycopg2 psycopg dj-database-url asyncpg node-postgres
+  assert_equal "$(grep -c '@unix(' <<<"$LOGINS")" 7
+  assert_equal "$(grep -c '@127.0.0.1:' <<<"$LOGINS")" 0
+}
+
+@test "PGBOUNCER_URL_FORM=tcp: every client, over 127.0.0.1 with the password check" {
+  clients start-pgbouncer-stunnel PGBOUNCER_URL_FORM=tcp
+  ok $READERS_OF_QUERY_HOST activerecord
+  assert_equal "$(grep -c '@127.0.0.1:' <<<"$LOGINS")" 11
+  assert_equal "$(grep -c '@unix(' <<<"$LOGINS")" 0
+}
