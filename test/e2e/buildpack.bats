@@ -79,7 +79,7 @@ teardown_file() { stop_platform; }
 
 pooled_query() { # pooled_query SLUG SCRIPT: one query through the pooler, as the app would
   dyno::as_user env -i PATH=/usr/bin:/bin HOME="$1" DATABASE_URL="$DATABASE_URL" "$1/bin/$2" \
-    bash -c 'psql "$DATABASE_URL" -Atc "select ssl, current_user from pg_stat_ssl where pid = pg_backend_pid()"; echo "URL=${DATABASE_URL%%\?*}"'
+    bash -c 'psql "$DATABASE_URL" -Atc "select ssl, current_user from pg_stat_ssl where pid = pg_backend_pid()"; echo "URL=$DATABASE_URL"'
 }
 
 @test "start-pgbouncer: native TLS to PostgreSQL, DATABASE_URL rewritten, password never printed" {
@@ -239,7 +239,7 @@ CONF
     # first client of a pool that never logged in waits out pgbouncer's client_login_timeout,
     # 60 s: psql gives up sooner.)
     run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" PGBOUNCER_SERVER_TLS_SSLMODE=verify-full \
-      "$s/bin/$script" bash -c 'psql -P pager=off "$DATABASE_URL?connect_timeout=3" -Atc "select 1" 2>&1; true'
+      "$s/bin/$script" bash -c 'PGCONNECT_TIMEOUT=3 psql -P pager=off "$DATABASE_URL" -Atc "select 1" 2>&1; true'
     refute_line "1"
     assert_output --partial "certificate verify failed"
   done
