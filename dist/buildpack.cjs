@@ -26227,20 +26227,23 @@ async function placeArtifacts(req, manifest, artifacts, baseUrl, placed) {
   }
 }
 function checkRunConfig(appDir, vendorDir, envDir, log) {
-  const script = (0, import_path6.join)(appDir, "bin/start-nginx");
-  if (!(0, import_fs8.existsSync)(script)) return;
+  const scripts = ["bin/start-nginx", "bin/start-pgbouncer"].filter((s) => (0, import_fs8.existsSync)((0, import_path6.join)(appDir, s)));
+  if (scripts.length === 0) return;
   log.step("Checking the config vars and the nginx configuration");
-  const args = [script, "--check-config", ...envDir ? [envDir] : []];
-  const r = (0, import_child_process.spawnSync)("bash", args, {
-    cwd: appDir,
-    encoding: "utf8",
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: appDir, PORT: "5000", TMPDIR: process.env.TMPDIR ?? "/tmp", NGINX_PGBOUNCER_VENDOR: vendorDir }
-  });
-  if (r.status !== 0) {
-    throw new UserError(`the app's configuration would not boot:
-${(r.stdout + r.stderr).trim()}`, "Fix what the lines above name (heroku config:set, or config/nginx.conf.erb) and build again.");
+  const lines = /* @__PURE__ */ new Set();
+  for (const script of scripts) {
+    const r = (0, import_child_process.spawnSync)("bash", [(0, import_path6.join)(appDir, script), "--check-config", ...envDir ? [envDir] : []], {
+      cwd: appDir,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: appDir, PORT: "5000", TMPDIR: process.env.TMPDIR ?? "/tmp", NGINX_PGBOUNCER_VENDOR: vendorDir }
+    });
+    if (r.status !== 0) {
+      throw new UserError(`the app's configuration would not boot:
+${(r.stdout + r.stderr).trim()}`, "Fix what the lines above name (heroku config:set, config/pgbouncer.ini or config/nginx.conf.erb) and build again.");
+    }
+    for (const line of r.stdout.trim().split("\n")) if (line) lines.add(line);
   }
-  for (const line of r.stdout.trim().split("\n")) log.detail(line);
+  for (const line of lines) log.detail(line);
 }
 
 // src/classic/compile.ts

@@ -2,6 +2,9 @@
 # The config files made from the pooler's settings (SETTING, read by settings.sh). Sourced after
 # common.sh and db-url.sh. write_configs writes pgbouncer's (and stunnel's) files and starts nothing.
 
+# shellcheck source=runtime/lib/pgbouncer-app-settings.sh
+. "$LIB_DIR/pgbouncer-app-settings.sh"
+
 # ini_quote TEXT: a value for pgbouncer's connection strings, single-quoted.
 ini_quote() { printf "'%s'" "${1//\'/\'\'}"; }
 
@@ -30,11 +33,13 @@ stunnel_section() {
 
 # write_configs: for each URL var, pgbouncer's database entry and user, stunnel's service (stunnel
 # mode), and the pooled URL; then the files, readable by the dyno's user alone, in RUN_DIR. Sets
-# URL_COUNT, NATIVE_SSLMODE (pgbouncer's one sslmode for all servers: the strictest asked for)
-# and POOLED_EXPORTS.
+# URL_COUNT, NATIVE_SSLMODE (pgbouncer's one sslmode for all servers: the strictest asked for),
+# APP_SETTINGS and POOLED_EXPORTS.
 write_configs() {
   local n=0 var conn entries="" users="" stunnel_sections="" pooled query sslmode
   local -A db
+  # Before anything is written: a bad line stops here.
+  APP_SETTINGS=$(app_pgbouncer_settings)
   RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pgbouncer.XXXXXX")
   chmod 0700 "$RUN_DIR"
   POOLED_EXPORTS=() NATIVE_SSLMODE=disable
@@ -51,6 +56,7 @@ write_configs() {
     fi
     entries+="db$n = $conn dbname=$(ini_quote "${db[name]}") user=$(ini_quote "${db[user]}") password=$(ini_quote "${db[pass]}")"
     [[ -n ${SETTING[PGBOUNCER_SERVER_TIMEZONE]} ]] && entries+=" timezone=${SETTING[PGBOUNCER_SERVER_TIMEZONE]}"
+    [[ -n ${SETTING[PGBOUNCER_CONNECT_QUERY]} ]] && entries+=" connect_query=$(ini_quote "${SETTING[PGBOUNCER_CONNECT_QUERY]}")"
     entries+=$'\n'
     users+="\"${db[user]//\"/\"\"}\" \"${db[pass]//\"/\"\"}\""$'\n'
     query=${db[query]}
@@ -119,6 +125,7 @@ server_tls_sslmode = $tls_mode
 server_tls_protocols = secure
 server_tls_ciphers = HIGH:!aNULL:!eNULL:!MD5:!3DES:!RC4
 server_tls_ca_file = ${SETTING[PGBOUNCER_SERVER_TLS_CA_FILE]}
+$APP_SETTINGS
 
 [databases]
 $1

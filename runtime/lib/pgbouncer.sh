@@ -76,9 +76,18 @@ start_poolers() {
   say "pooler ready on port ${SETTING[PGBOUNCER_LISTEN_PORT]}: ${SETTING[PGBOUNCER_POOL_MODE]} pooling, pool size ${SETTING[PGBOUNCER_DEFAULT_POOL_SIZE]}, TLS by $tls_by (sslmode $NATIVE_SSLMODE); rewrote ${vars[*]}"
 }
 
-pgbouncer_main() { # pgbouncer_main MODE CMD...
+pgbouncer_main() { # pgbouncer_main MODE CMD...   (or MODE --check-config [ENV_DIR], at build)
   MODE=$1
   shift
+  if [[ ${1:-} == --check-config ]]; then
+    [[ -z ${2:-} ]] || settings::load_env_dir "$2"
+    # shellcheck disable=SC2034 # read by settings.sh
+    SETTINGS_BUILD_DIR=$APP_DIR
+    settings::read
+    app_pgbouncer_settings >/dev/null
+    [[ ! -f $APP_DIR/$APP_PGBOUNCER_INI ]] || echo "$APP_PGBOUNCER_INI: ok"
+    exit 0
+  fi
   (($#)) || die "no command given" "Usage: bin/$SCRIPT_NAME COMMAND... (e.g. bin/$SCRIPT_NAME gunicorn app.wsgi)"
   settings::read
   if ((!SETTING[PGBOUNCER_ENABLED])); then

@@ -85,22 +85,26 @@ async function placeArtifacts(req: InstallRequest, manifest: Manifest, artifacts
 }
 
 /**
- * What the dynos will run, checked at build time by the start script itself (`start-nginx
- * --check-config`): the config vars in ENV_DIR with the same checks as at boot, then the rendered
- * nginx config with `nginx -t`. Boot checks them again: config vars change without a build.
+ * What the dynos will run, checked at build time by the start scripts themselves, with
+ * `--check-config ENV_DIR`: the config vars in ENV_DIR with the same checks as at boot, the app's
+ * config/pgbouncer.ini, and the rendered nginx config with `nginx -t`. Boot checks them again:
+ * config vars change without a build.
  */
 export function checkRunConfig(appDir: string, vendorDir: string, envDir: string | undefined, log: Log): void {
-  const script = join(appDir, "bin/start-nginx");
-  if (!existsSync(script)) return;
+  const scripts = ["bin/start-nginx", "bin/start-pgbouncer"].filter((s) => existsSync(join(appDir, s)));
+  if (scripts.length === 0) return;
   log.step("Checking the config vars and the nginx configuration");
-  const args = [script, "--check-config", ...(envDir ? [envDir] : [])];
-  const r = spawnSync("bash", args, {
-    cwd: appDir,
-    encoding: "utf8",
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: appDir, PORT: "5000", TMPDIR: process.env.TMPDIR ?? "/tmp", NGINX_PGBOUNCER_VENDOR: vendorDir },
-  });
-  if (r.status !== 0) {
-    throw new UserError(`the app's configuration would not boot:\n${(r.stdout + r.stderr).trim()}`, "Fix what the lines above name (heroku config:set, or config/nginx.conf.erb) and build again.");
+  const lines = new Set<string>();
+  for (const script of scripts) {
+    const r = spawnSync("bash", [join(appDir, script), "--check-config", ...(envDir ? [envDir] : [])], {
+      cwd: appDir,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: appDir, PORT: "5000", TMPDIR: process.env.TMPDIR ?? "/tmp", NGINX_PGBOUNCER_VENDOR: vendorDir },
+    });
+    if (r.status !== 0) {
+      throw new UserError(`the app's configuration would not boot:\n${(r.stdout + r.stderr).trim()}`, "Fix what the lines above name (heroku config:set, config/pgbouncer.ini or config/nginx.conf.erb) and build again.");
+    }
+    for (const line of r.stdout.trim().split("\n")) if (line) lines.add(line);
   }
-  for (const line of r.stdout.trim().split("\n")) log.detail(line);
+  for (const line of lines) log.detail(line);
 }

@@ -98,6 +98,20 @@ pooled_query() { # pooled_query SLUG SCRIPT: one query through the pooler, as th
   refute_output --partial "$TEST_PASSWORD"
 }
 
+@test "config/pgbouncer.ini and PGBOUNCER_CONNECT_QUERY reach pgbouncer" {
+  local s
+  s=$(slug heroku-24)
+  mkdir -p "$s/config"
+  printf '[pgbouncer]\n; more detail in the log\nverbose = 1\n' >"$s/config/pgbouncer.ini"
+  run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" \
+    PGBOUNCER_CONNECT_QUERY="SET app.quoted = 'it''s set'" "$s/bin/start-pgbouncer" \
+    bash -c 'psql "$DATABASE_URL" -Atc "select current_setting('"'"'app.quoted'"'"')"'
+  rm -f "$s/config/pgbouncer.ini"
+  assert_success
+  assert_line "it's set"
+  assert_output --partial " DEBUG "
+}
+
 @test "PGBOUNCER_ENABLED=0 runs the command without a pooler" {
   run dyno::as_user env PGBOUNCER_ENABLED=0 DATABASE_URL="$DATABASE_URL" "$(slug heroku-24)/bin/start-pgbouncer" bash -c 'echo "URL=$DATABASE_URL"'
   assert_success

@@ -78,6 +78,8 @@ setup() {
   APP_SRC_USED=$APP_SRC
 }
 
+teardown() { rm -f "$SLUG/config/pgbouncer.ini"; }
+
 # --- DATABASE_URL and PGBOUNCER_URLS, read by start-pgbouncer(-stunnel) at boot ----------------
 
 @test "DATABASE_URL without a scheme" {
@@ -138,6 +140,38 @@ setup() {
 @test "PGBOUNCER_URLS naming a variable that is not set" {
   dyno_runs start-pgbouncer DATABASE_URL="$(url)" PGBOUNCER_URLS="DATABASE_URL HEROKU_POSTGRESQL_RED_URL"
   refused "HEROKU_POSTGRESQL_RED_URL is not set" "PGBOUNCER_URLS names it"
+}
+
+# --- config/pgbouncer.ini, the app's own pgbouncer settings ------------------------------------
+
+# with_pgbouncer_ini LINE...: the slug's config/pgbouncer.ini holds these lines.
+with_pgbouncer_ini() {
+  mkdir -p "$SLUG/config"
+  printf '%s\n' "$@" >"$SLUG/config/pgbouncer.ini"
+}
+
+@test "config/pgbouncer.ini: a setting pgbouncer does not have is named by pgbouncer" {
+  with_pgbouncer_ini "[pgbouncer]" "connect_qeury = SET x = 1"
+  dyno_runs start-pgbouncer DATABASE_URL="$(url)"
+  refused "unknown parameter: pgbouncer/connect_qeury" "pgbouncer did not start"
+}
+
+@test "config/pgbouncer.ini: a setting the start script manages is refused, with the line" {
+  with_pgbouncer_ini "; ours" "listen_port = 5432"
+  dyno_runs start-pgbouncer-stunnel DATABASE_URL="$(url)"
+  refused "config/pgbouncer.ini:2: listen_port is set by the start script" "Remove the line"
+}
+
+@test "config/pgbouncer.ini: a [databases] section cannot slip in a database of its own" {
+  with_pgbouncer_ini "server_reset_query_always = 1" "[databases]" "evil = host=attacker.example.com"
+  dyno_runs start-pgbouncer DATABASE_URL="$(url)"
+  refused "config/pgbouncer.ini:2: only [pgbouncer] settings belong here"
+}
+
+@test "config/pgbouncer.ini: a setting that has a config var points to the var" {
+  with_pgbouncer_ini "pool_mode = session"
+  dyno_runs start-pgbouncer DATABASE_URL="$(url)"
+  refused "config/pgbouncer.ini:1: pool_mode has its config var" "set PGBOUNCER_POOL_MODE instead"
 }
 
 # --- PGBOUNCER_* and NGINX_* numbers and choices ---------------------------------------------
@@ -229,7 +263,7 @@ setup() {
   mkdir -p "$APP_SRC_USED/config"
   printf 'daemon off;\nworker_processes <%%= `nproc` %%>;\n' >"$APP_SRC_USED/config/nginx.conf.erb"
   compiles heroku-24 "$(env_dir)" "$APP_SRC_USED"
-  compile_refused "config/nginx.conf.erb:2: unsupported ERB" "Fix what the lines above name (heroku config:set, or config/nginx.conf.erb)"
+  compile_refused "config/nginx.conf.erb:2: unsupported ERB" "Fix what the lines above name (heroku config:set, config/pgbouncer.ini or config/nginx.conf.erb)"
 }
 
 @test "config/nginx.conf.erb that nginx -t rejects" {
@@ -255,6 +289,14 @@ setup() {
   rm -rf "$BUILD"
   compiles heroku-24 "$(env_dir PGBOUNCER_SERVER_TLS_CA_FILE=/app/config/missing.pem)" "$APP_SRC_USED"
   compile_refused "PGBOUNCER_SERVER_TLS_CA_FILE must be the path of a readable file (it is '/app/config/missing.pem')"
+}
+
+@test "config/pgbouncer.ini with a managed setting fails the build, with the line" {
+  APP_SRC_USED="$BATS_TEST_TMPDIR/app"
+  mkdir -p "$APP_SRC_USED/config" && cp -r "$APP_SRC/." "$APP_SRC_USED/"
+  printf 'auth_type = trust\n' >"$APP_SRC_USED/config/pgbouncer.ini"
+  compiles heroku-24 "$(env_dir)" "$APP_SRC_USED"
+  compile_refused "config/pgbouncer.ini:1: auth_type is set by the start script"
 }
 
 @test "a vendor manifest with no pgbouncer for the stack" {
