@@ -68,7 +68,8 @@ write_configs() {
   # shellcheck disable=SC2034 # read by pgbouncer.sh
   URL_COUNT=$n
   (umask 077
-    printf '%s' "$users" >"$RUN_DIR/users.txt"
+    # The stats-only user of the pool samples: trusted on the private socket alone (hba.conf).
+    printf '%s"pgbouncer_stats" ""\n' "$users" >"$RUN_DIR/users.txt"
     printf 'local all all trust\nhost all all 127.0.0.1/32 %s\n' "${SETTING[PGBOUNCER_AUTH_TYPE]}" >"$RUN_DIR/hba.conf"
     write_pgbouncer_ini "$entries" >"$RUN_DIR/pgbouncer.ini"
     if [[ $MODE == stunnel ]]; then
@@ -111,6 +112,7 @@ unix_socket_mode = 0600
 auth_type = hba
 auth_hba_file = $RUN_DIR/hba.conf
 auth_file = $RUN_DIR/users.txt
+stats_users = pgbouncer_stats
 server_reset_query = $reset
 EOF
   # The settings that are pgbouncer's own, under its names (PGBOUNCER_POOL_MODE -> pool_mode).

@@ -30,7 +30,7 @@ pgbouncer_ready() { [[ -S $RUN_DIR/.s.PGSQL.${SETTING[PGBOUNCER_LISTEN_PORT]} ]]
 on_shutdown() { signal_role TERM app; }
 on_child_exit() {
   case $1 in
-    app) signal_role INT pgbouncer ;;
+    app) signal_role INT pgbouncer; signal_role TERM pool-samples ;;
     pgbouncer) signal_role INT stunnel ;;
     stunnel) signal_role INT pgbouncer ;;
   esac
@@ -115,6 +115,9 @@ pgbouncer_main() { # pgbouncer_main MODE CMD...   (or MODE --check-config [ENV_D
     signal_role INT pgbouncer
     while reap; do [[ -n $LAST_EXITED ]] && on_child_exit "${CHILD_ROLE[$LAST_EXITED]}"; done
     exit "$status"
+  fi
+  if ((SETTING[PGBOUNCER_POOL_SAMPLES])); then
+    spawn pool-samples bash "$LIB_DIR/pool-samples.sh" "$RUN_DIR" "${SETTING[PGBOUNCER_LISTEN_PORT]}" "${SETTING[PGBOUNCER_STATS_PERIOD]}"
   fi
   spawn app "$@"
   supervise app 0

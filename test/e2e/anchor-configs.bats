@@ -48,7 +48,8 @@ boot() {
   dyno::clear_tmp
   case $(kind "$1") in
     proxy) start_dyno /app "bin/start-nginx bin/start-pgbouncer-stunnel gunicorn --bind unix:/tmp/nginx.socket wsgi:application" ;;
-    static | solo) start_dyno /app "bin/start-nginx-solo" ;;
+    static) start_dyno /app "bin/start-nginx-static" ;;
+    solo) start_dyno /app "bin/start-nginx-solo" ;;
     nextjs) start_dyno /app "bin/start-nginx bash -c 'touch /tmp/app-initialized; exec python3 -m http.server 3000 --bind 127.0.0.1 --directory dist'" ;;
   esac
 }

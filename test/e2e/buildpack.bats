@@ -112,6 +112,40 @@ pooled_query() { # pooled_query SLUG SCRIPT: one query through the pooler, as th
   assert_output --partial " DEBUG "
 }
 
+@test "pool samples: one l2met line per pool each period; cl_waiting rises while 30 clients share a pool of 1" {
+  local s
+  s=$(slug heroku-24)
+  run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" PGBOUNCER_STATS_PERIOD=1 \
+    PGBOUNCER_LOG_CONNECTIONS=0 PGBOUNCER_LOG_DISCONNECTIONS=0 "$s/bin/start-pgbouncer" bash -c '
+      psql "$DATABASE_URL" -Atc "select 1" >/dev/null; sleep 1.5
+      for i in $(seq 30); do psql "$DATABASE_URL" -Atc "select pg_sleep(0.2)" >/dev/null & done; wait
+      sleep 1.5'
+  assert_success
+  run grep 'source=db1' <<<"$output"
+  echo "$output" | sed 's/^/# /' >&3
+  # The form log-based metrics read, one line per pool and nothing else on it.
+  local line
+  while IFS= read -r line; do
+    [[ $line =~ ^(sample#pgbouncer\.[a-z_]+=[0-9]+\ )+source=db1$ ]] || fail "not an l2met line: $line"
+  done <<<"$output"
+  assert_line --regexp 'sample#pgbouncer\.cl_waiting=0 .*sample#pgbouncer\.sv_idle=1 '
+  assert_line --regexp 'sample#pgbouncer\.cl_waiting=([1-9]|[12][0-9]) '
+  ((${#lines[@]} >= 4)) || fail "only ${#lines[@]} samples in about 5 s at a period of 1 s"
+}
+
+@test "bin/pgbouncer-console opens the running pooler's admin console, read-only; says so when none runs" {
+  local s
+  s=$(slug heroku-24)
+  run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" "$s/bin/start-pgbouncer" \
+    bash -c "psql \"\$DATABASE_URL\" -Atc 'select 1' >/dev/null; '$s/bin/pgbouncer-console' 'SHOW POOLS'; '$s/bin/pgbouncer-console' 'PAUSE db1' || true"
+  assert_success
+  assert_line --regexp '^ db1 +\| app_user +\|'
+  assert_output --partial "admin access needed"
+  run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" "$s/bin/pgbouncer-console"
+  assert_failure
+  assert_output --partial "pgbouncer-console: error: no pooler is running in this dyno"
+}
+
 @test "PGBOUNCER_ENABLED=0 runs the command without a pooler" {
   run dyno::as_user env PGBOUNCER_ENABLED=0 DATABASE_URL="$DATABASE_URL" "$(slug heroku-24)/bin/start-pgbouncer" bash -c 'echo "URL=$DATABASE_URL"'
   assert_success
@@ -215,13 +249,15 @@ start-nginx: stopped (exit status 0)"
   assert_equal "$(dyno::pids)" ""
 }
 
-@test "start-nginx-solo serves the app's own config without an app, and refuses to run without one" {
-  local s port body=""
+@test "start-nginx-solo (and -static) serve the app's own config without an app, and refuse to run without one" {
+  local s port body="" script
   port=$("$REPO/test/support/free-port.sh")
   s=$(slug heroku-24)
-  run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" PORT="$port" "$s/bin/start-nginx-solo"
-  assert_failure
-  assert_output --partial "start-nginx-solo needs your own config/nginx.conf.erb"
+  for script in start-nginx-solo start-nginx-static; do
+    run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" PORT="$port" "$s/bin/$script"
+    assert_failure
+    assert_output --partial "$script needs your own config/nginx.conf.erb"
+  done
   mkdir -p "$s/config"
   cat >"$s/config/nginx.conf.erb" <<'CONF'
 daemon off;

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# pool-samples.sh RUN_DIR PORT PERIOD: every PERIOD seconds, one line per pooled database from
+# pgbouncer's SHOW POOLS, in Heroku's l2met form, for log-based metrics:
+#   sample#pgbouncer.cl_active=3 sample#pgbouncer.cl_waiting=0 … source=db1
+# Run by the pooler's start script as a supervised child; it never ends on its own. It reads the
+# admin console as the stats-only user over the private socket.
+set -euo pipefail
+trap 'exit 0' TERM INT
+dir=$1 port=$2 period=$3
+
+if ! command -v psql >/dev/null; then
+  echo "pool-samples: no psql on this stack: pool samples are off" >&2
+  while :; do sleep 3600 & wait $!; done
+fi
+while :; do
+  sleep "$period" & wait $!
+  psql "host=$dir port=$port dbname=pgbouncer user=pgbouncer_stats" -X -A -F ' ' -c 'SHOW POOLS' 2>/dev/null |
+    awk 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+      /^\(/ || $col["database"] == "pgbouncer" { next }
+      { line = ""
+        n = split("cl_active cl_waiting sv_active sv_idle sv_used sv_login maxwait", names, " ")
+        for (i = 1; i <= n; i++) if (names[i] in col) line = line "sample#pgbouncer." names[i] "=" $col[names[i]] " "
+        print line "source=" $col["database"] }' || true
+done
