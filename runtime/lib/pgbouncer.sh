@@ -72,6 +72,7 @@ start_poolers() {
   release_port_lock
   local tls_by=pgbouncer vars
   [[ $MODE == stunnel ]] && tls_by=stunnel
+  [[ $NATIVE_SSLMODE == verify-* ]] || tls_by+=", server certificate not verified"
   read -ra vars <<<"${SETTING[PGBOUNCER_URLS]}"
   say "pooler ready on port ${SETTING[PGBOUNCER_LISTEN_PORT]}: ${SETTING[PGBOUNCER_POOL_MODE]} pooling, pool size ${SETTING[PGBOUNCER_DEFAULT_POOL_SIZE]}, TLS by $tls_by (sslmode $NATIVE_SSLMODE); rewrote ${vars[*]}"
 }

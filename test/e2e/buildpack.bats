@@ -85,6 +85,7 @@ pooled_query() { # pooled_query SLUG SCRIPT: one query through the pooler, as th
 @test "start-pgbouncer: native TLS to PostgreSQL, DATABASE_URL rewritten, password never printed" {
   run pooled_query "$(slug heroku-24)" start-pgbouncer
   assert_success
+  refute_output --regexp ' (WARNING|ERROR|FATAL) '
   assert_line "t|app_user"
   assert_line --regexp '^URL=postgres://app_user:.*@/db1\?host=/tmp/pgbouncer\.[A-Za-z0-9]+&port=6000$'
   refute_output --partial "$TEST_PASSWORD"
@@ -164,11 +165,17 @@ teardown() {
   assert_output --regexp '^ok /db1\?host=/tmp/pgbouncer\.[A-Za-z0-9]+&port=6000$'
   dyno::stop
   run grep -E 'ready|stopped \(exit' "$WEB_LOG"
-  assert_output "start-pgbouncer-stunnel: pooler ready on port 6000: transaction pooling, pool size 1, TLS by stunnel (sslmode require); rewrote DATABASE_URL
+  assert_output "start-pgbouncer-stunnel: pooler ready on port 6000: transaction pooling, pool size 1, TLS by stunnel, server certificate not verified (sslmode require); rewrote DATABASE_URL
 start-nginx: nginx ready on port $PORT, in front of /tmp/nginx.socket
 start-pgbouncer-stunnel: stopped (exit status 0)
 start-nginx: stopped (exit status 0)"
+  # A clean boot and stop: no line at warning level or above from nginx, pgbouncer or stunnel.
+  run quiet_log "$WEB_LOG"
+  assert_output ""
 }
+
+# quiet_log LOG: the lines of LOG at warning level or above (nginx, pgbouncer, stunnel, ours).
+quiet_log() { grep -E '\[(warn|error|crit|alert|emerg)\]| (WARNING|ERROR|FATAL|PANIC) |LOG[0-4]\[|: error: ' "$1" || true; }
 
 @test "web: an app that binds \$PORT itself is named at once, with the fix for each server" {
   local started=$SECONDS
