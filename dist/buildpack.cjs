@@ -26201,7 +26201,7 @@ async function installRuntime(req) {
     const { scripts, written } = layOutRuntime((0, import_path6.join)(req.buildpackDir, "runtime"), req.appDir, log);
     placed.push(...written);
     log.detail(scripts.join(", "));
-    checkRunConfig(req.appDir, req.vendorDir, req.envDir, log);
+    checkRunConfig(req.appDir, req.vendorDir, req.envDir, scripts, log);
     log.step(`Done in ${elapsed(started)}`);
     return installed;
   } catch (e) {
@@ -26226,8 +26226,8 @@ async function placeArtifacts(req, manifest, artifacts, baseUrl, placed) {
     (0, import_fs8.rmSync)(staging, { recursive: true, force: true });
   }
 }
-function checkRunConfig(appDir, vendorDir, envDir, log) {
-  const scripts = ["bin/start-nginx", "bin/start-pgbouncer"].filter((s) => (0, import_fs8.existsSync)((0, import_path6.join)(appDir, s)));
+function checkRunConfig(appDir, vendorDir, envDir, installed, log) {
+  const scripts = ["bin/start-nginx", "bin/start-pgbouncer"].filter((s) => installed.includes(s));
   if (scripts.length === 0) return;
   log.step("Checking the config vars and the nginx configuration");
   const lines = /* @__PURE__ */ new Set();
@@ -26323,8 +26323,8 @@ async function cnbBuild(args, buildpackDir, log) {
   if (reusable) {
     log.step("Reusing the cached nginx, pgbouncer and stunnel layer");
     for (const a of artifacts) log.detail(`${a.name} ${a.version}: unchanged`);
-    layOutRuntime((0, import_path8.join)(buildpackDir, "runtime"), appDir, log);
-    checkRunConfig(appDir, layer, envDir, log);
+    const { scripts } = layOutRuntime((0, import_path8.join)(buildpackDir, "runtime"), appDir, log);
+    checkRunConfig(appDir, layer, envDir, scripts, log);
   } else {
     if (restored !== null) log.step("The pinned artifacts changed: rebuilding the layer");
     (0, import_fs10.rmSync)(layer, { recursive: true, force: true });

@@ -37,8 +37,8 @@ export async function cnbBuild(args: string[], buildpackDir: string, log: Log): 
   if (reusable) {
     log.step("Reusing the cached nginx, pgbouncer and stunnel layer");
     for (const a of artifacts) log.detail(`${a.name} ${a.version}: unchanged`);
-    layOutRuntime(join(buildpackDir, "runtime"), appDir, log);
-    checkRunConfig(appDir, layer, envDir, log);
+    const { scripts } = layOutRuntime(join(buildpackDir, "runtime"), appDir, log);
+    checkRunConfig(appDir, layer, envDir, scripts, log);
   } else {
     if (restored !== null) log.step("The pinned artifacts changed: rebuilding the layer");
     rmSync(layer, { recursive: true, force: true });

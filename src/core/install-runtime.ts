@@ -53,7 +53,7 @@ export async function installRuntime(req: InstallRequest): Promise<Installed[]> 
     const { scripts, written } = layOutRuntime(join(req.buildpackDir, "runtime"), req.appDir, log);
     placed.push(...written);
     log.detail(scripts.join(", "));
-    checkRunConfig(req.appDir, req.vendorDir, req.envDir, log);
+    checkRunConfig(req.appDir, req.vendorDir, req.envDir, scripts, log);
     log.step(`Done in ${elapsed(started)}`);
     return installed;
   } catch (e) {
@@ -90,8 +90,9 @@ async function placeArtifacts(req: InstallRequest, manifest: Manifest, artifacts
  * config/pgbouncer.ini, and the rendered nginx config with `nginx -t`. Boot checks them again:
  * config vars change without a build.
  */
-export function checkRunConfig(appDir: string, vendorDir: string, envDir: string | undefined, log: Log): void {
-  const scripts = ["bin/start-nginx", "bin/start-pgbouncer"].filter((s) => existsSync(join(appDir, s)));
+export function checkRunConfig(appDir: string, vendorDir: string, envDir: string | undefined, installed: string[], log: Log): void {
+  // Ours only: an app's own script of the same name (kept, with a warning) knows no --check-config.
+  const scripts = ["bin/start-nginx", "bin/start-pgbouncer"].filter((s) => installed.includes(s));
   if (scripts.length === 0) return;
   log.step("Checking the config vars and the nginx configuration");
   const lines = new Set<string>();
