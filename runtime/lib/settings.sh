@@ -2,8 +2,8 @@
 # shellcheck disable=SC2034 # SETTING is read by the scripts that source this
 # Every config var the start scripts read, in one list: name, default, what it accepts, where it
 # comes from, and what it means. settings::read checks them all at boot and keeps the values in
-# SETTING; the build runs the same check on ENV_DIR (the start scripts' --check-config), and the README's
-# table is printed from this list (support/config-var-table.sh), so none of them can drift.
+# SETTING; the build runs the same check on ENV_DIR (the start scripts' --check-config), and the
+# README's table is printed from this list (support/config-var-table.sh): none of them can drift.
 #
 # What a setting accepts (CHECK), as loosely as the program it feeds does:
 #   int:MIN:MAX      a whole number
