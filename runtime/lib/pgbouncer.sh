@@ -27,7 +27,7 @@ pgbouncer_ready() { [[ -S $RUN_DIR/.s.PGSQL.${SETTING[PGBOUNCER_LISTEN_PORT]} ]]
 
 # The pooler stays up through the dyno's SIGTERM (our build ignores it) until the app is gone;
 # then pgbouncer gets SIGINT (safe shutdown), and stunnel once pgbouncer has exited.
-on_shutdown() { signal_role TERM app; }
+on_shutdown() { signal_role TERM app; signal_role TERM pool-samples; }
 on_child_exit() {
   case $1 in
     app) signal_role INT pgbouncer; signal_role TERM pool-samples ;;

@@ -5,8 +5,10 @@
 # Run by the pooler's start script as a supervised child; it never ends on its own. It reads the
 # admin console as the stats-only user over the private socket.
 set -euo pipefail
-trap 'exit 0' TERM INT
-dir=$1 port=$2 period=$3
+dir=$1 port=$2 period=$3 child=""
+# Stop at once, psql included: bash would otherwise finish the query first, and a pgbouncer that is
+# shutting down may never answer it.
+trap '[[ -z $child ]] || kill "$child" 2>/dev/null; exit 0' TERM INT
 
 if ! command -v psql >/dev/null; then
   echo "pool-samples: no psql on this stack: pool samples are off" >&2
@@ -14,11 +16,14 @@ if ! command -v psql >/dev/null; then
 fi
 while :; do
   sleep "$period" & wait $!
-  psql "host=$dir port=$port dbname=pgbouncer user=pgbouncer_stats" -X -A -F ' ' -c 'SHOW POOLS' 2>/dev/null |
-    awk 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+  PGCONNECT_TIMEOUT=5 psql "host=$dir port=$port dbname=pgbouncer user=pgbouncer_stats" -X -A -F ' ' \
+    -c 'SHOW POOLS' >"$dir/pool-samples.out" 2>/dev/null & child=$!
+  wait "$child" || { child=""; continue; }
+  child=""
+  awk 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
       /^\(/ || $col["database"] == "pgbouncer" { next }
       { line = ""
         n = split("cl_active cl_waiting sv_active sv_idle sv_used sv_login maxwait", names, " ")
         for (i = 1; i <= n; i++) if (names[i] in col) line = line "sample#pgbouncer." names[i] "=" $col[names[i]] " "
-        print line "source=" $col["database"] }' || true
+        print line "source=" $col["database"] }' "$dir/pool-samples.out" || true
 done

@@ -72,7 +72,7 @@ setting NGINX_CLIENT_BODY_TIMEOUT 10 int:1:3600 nginx-other-default "seconds to 
 setting NGINX_PROXY_READ_TIMEOUT 30 int:1:3600 ours "seconds; Heroku's router gives up at 30"
 setting NGINX_SHUTDOWN_TIMEOUT 25 int:1:3600 ours "seconds nginx gives requests in flight after SIGTERM"
 setting NGINX_APP_BOOT_TIMEOUT 55 int:1:3600 ours "seconds to wait for the app's socket"
-setting NGINX_PGBOUNCER_STOP_TIMEOUT 25 int:1:3600 ours "seconds after SIGTERM before what is left is killed"
+setting NGINX_PGBOUNCER_STOP_TIMEOUT 25 int:1:3600 ours "seconds after SIGTERM before what is left is killed (a start script run by another: 2 s sooner)"
 setting FORCE "" text nginx "any value: start nginx without waiting for the app (as \`-f\`)"
 
 # settings::default NAME: sets DEFAULT to NAME's default for this dyno.

@@ -46,12 +46,21 @@ signal_role() { # signal_role SIGNAL ROLE: to each live child with that role
   return 0
 }
 
+# How deep this script is among start scripts (start-nginx running start-pgbouncer-stunnel: 2).
+# A nested script stops 2 s sooner than the one above it: an app server that hangs at the stop
+# (gunicorn can, when the dyno's SIGTERM reaches its master and workers at once) is then killed,
+# and said to be, by the script that runs it, before the script above kills that script.
+export NGINX_PGBOUNCER_DEPTH=$((${NGINX_PGBOUNCER_DEPTH:-0} + 1))
+STOP_AFTER=""
+
 begin_shutdown() { # begin_shutdown REASON
   ((SHUTTING_DOWN)) && return 0
   SHUTTING_DOWN=1
-  say "$1: stopping (up to ${SETTING[NGINX_PGBOUNCER_STOP_TIMEOUT]} s)"
+  STOP_AFTER=$((SETTING[NGINX_PGBOUNCER_STOP_TIMEOUT] - 2 * (NGINX_PGBOUNCER_DEPTH - 1)))
+  ((STOP_AFTER >= 1)) || STOP_AFTER=1
+  say "$1: stopping (up to $STOP_AFTER s)"
   on_shutdown
-  sleep "${SETTING[NGINX_PGBOUNCER_STOP_TIMEOUT]}" &
+  sleep "$STOP_AFTER" &
   STOP_TIMER=$!
 }
 
@@ -83,10 +92,16 @@ reap() {
 }
 
 reap_next() {
-  local status pid killed=()
+  local status pid killed=() tick
   LAST_EXITED=""
   [[ -n $(live_children) ]] || return 1
+  # A tick wakes wait -n at least once a second: bash can miss the end of a child that exits
+  # while a trap runs (the dyno's SIGTERM reaches the script and its children at once), and
+  # would then sleep until the next one.
+  sleep 1 &
+  tick=$!
   wait -n && status=0 || status=$?
+  kill "$tick" || true
   if [[ -n $STOP_TIMER ]] && ! kill -0 "$STOP_TIMER"; then
     STOP_TIMER=""
     for pid in $(live_children); do
@@ -138,7 +153,7 @@ supervise() {
       # How each part ended is the proof of a clean stop: 0, or 128+N for a signal N it was sent
       # (137 after the stop timer's SIGKILL, 139 for a crash).
       if [[ -n ${CHILD_KILLED[$pid]:-} ]]; then
-        say "$role killed: still running ${SETTING[NGINX_PGBOUNCER_STOP_TIMEOUT]} s after it was asked to stop (status $status)"
+        say "$role killed: still running $STOP_AFTER s after it was asked to stop (status $status)"
       else
         say "$role stopped (status $status)"
       fi
