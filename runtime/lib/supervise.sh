@@ -95,9 +95,9 @@ reap_next() {
   local status pid killed=() tick
   LAST_EXITED=""
   [[ -n $(live_children) ]] || return 1
-  # A tick wakes wait -n at least once a second: bash can miss the end of a child that exits
-  # while a trap runs (the dyno's SIGTERM reaches the script and its children at once), and
-  # would then sleep until the next one.
+  # A tick wakes wait -n at least once a second, so the children's state and the stop timer are
+  # looked at again even if a child's end were missed while a trap ran (the dyno's SIGTERM
+  # reaches the script and its children at once). A safeguard: no such miss has been seen.
   sleep 1 &
   tick=$!
   wait -n && status=0 || status=$?
