@@ -92,16 +92,10 @@ reap() {
 }
 
 reap_next() {
-  local status pid killed=() tick
+  local status pid killed=()
   LAST_EXITED=""
   [[ -n $(live_children) ]] || return 1
-  # A tick wakes wait -n at least once a second, so the children's state and the stop timer are
-  # looked at again even if a child's end were missed while a trap ran (the dyno's SIGTERM
-  # reaches the script and its children at once). A safeguard: no such miss has been seen.
-  sleep 1 &
-  tick=$!
   wait -n && status=0 || status=$?
-  kill "$tick" || true
   if [[ -n $STOP_TIMER ]] && ! kill -0 "$STOP_TIMER"; then
     STOP_TIMER=""
     for pid in $(live_children); do
