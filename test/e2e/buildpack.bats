@@ -118,7 +118,7 @@ pooled_query() { # pooled_query SLUG SCRIPT: one query through the pooler, as th
 @test "pool samples: one l2met line per pool each period; cl_waiting rises while 30 clients share a pool of 1" {
   local s
   s=$(slug heroku-24)
-  run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" PGBOUNCER_STATS_PERIOD=1 \
+  run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" PGBOUNCER_STATS_PERIOD=1 PGBOUNCER_POOL_SAMPLES=1 \
     PGBOUNCER_LOG_CONNECTIONS=0 PGBOUNCER_LOG_DISCONNECTIONS=0 "$s/bin/start-pgbouncer" bash -c '
       psql "$DATABASE_URL" -Atc "select 1" >/dev/null; sleep 1.5
       for i in $(seq 30); do psql "$DATABASE_URL" -Atc "select pg_sleep(0.2)" >/dev/null & done; wait
