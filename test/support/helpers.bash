@@ -75,6 +75,7 @@ boot_web() {
   shift
   dyno::clear_tmp
   start_dyno "$slug" "bin/start-nginx bin/start-pgbouncer-stunnel gunicorn --bind unix:/tmp/nginx.socket -w 2 wsgi:application" NGINX_WORKERS=2 "$@"
+  # shellcheck disable=SC2034 # read by the bats files that boot a web dyno
   WEB_PID=$DYNO_PID WEB_LOG=$DYNO_LOG
   dyno::wait_http /
 }
