@@ -136,6 +136,39 @@ pooled_query() { # pooled_query SLUG SCRIPT: one query through the pooler, as th
   ((${#lines[@]} >= 4)) || fail "only ${#lines[@]} samples in about 5 s at a period of 1 s"
 }
 
+@test "nginx samples: one l2met line each period; requests counted exactly, slow requests seen as active" {
+  boot_web "$(slug heroku-24)" NGINX_SAMPLES=1 NGINX_SAMPLES_PERIOD=1
+  nginx_samples() { grep -E '^sample#nginx\.' "$WEB_LOG" || true; }
+  wait_samples() { # wait_samples N: until N sample lines are logged
+    for _ in $(seq 100); do (($(nginx_samples | wc -l) >= $1)) && return 0; sleep 0.1; done
+    fail "fewer than $1 nginx samples after 10 s"
+  }
+  wait_samples 2
+  local before
+  before=$(nginx_samples | wc -l)
+  # 6 slow requests (2 s each; 2 gunicorn workers: they stay open for seconds) and 30 quick ones.
+  local slow=()
+  for _ in $(seq 6); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/slow" & slow+=($!); done
+  for _ in $(seq 30); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/"; done
+  wait "${slow[@]}"
+  # The next line's read comes after the last request: every one of them is counted by then.
+  wait_samples $(($(nginx_samples | wc -l) + 1))
+  run nginx_samples
+  dyno::stop
+  echo "$output" | sed 's/^/# /' >&3
+  local line
+  for line in "${lines[@]}"; do
+    [[ $line =~ ^(sample#nginx\.connections\.(active|reading|writing|waiting)=[0-9]+\ ){4}count#nginx\.requests=[0-9]+\ count#nginx\.connections\.dropped=0$ ]] ||
+      fail "not an l2met line: $line"
+  done
+  # Every request made after line $before is in the lines after it, and the sampler's own are not.
+  local counted
+  counted=$(printf '%s\n' "${lines[@]:before}" | sed -E 's/.*count#nginx\.requests=([0-9]+).*/\1/' | awk '{ n += $1 } END { print n }')
+  assert_equal "$counted" 36
+  assert_line --regexp 'sample#nginx\.connections\.active=([5-9]|[1-9][0-9]) sample#nginx\.connections\.reading=0 sample#nginx\.connections\.writing=([5-9]|[1-9][0-9]) '
+  assert_line --index 0 --regexp 'active=0 .*writing=0 '
+}
+
 @test "bin/pgbouncer-console opens the running pooler's admin console, read-only; says so when none runs" {
   local s
   s=$(slug heroku-24)
@@ -279,12 +312,29 @@ events {}
 http { access_log off; server { listen <%= ENV["PORT"] %>; location / { return 200 "solo <%= ENV.fetch('GREETING', 'hi') %>"; } } }
 CONF
   chown -R "$DYNO_USER" "$s/config"
-  dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" PORT="$port" GREETING=hello setsid "$s/bin/start-nginx-solo" >/dev/null 2>&1 &
+  # With nginx samples asked for: this config has no stub_status location, which is said once.
+  dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" PORT="$port" GREETING=hello NGINX_SAMPLES=1 setsid "$s/bin/start-nginx-solo" >"$TEST_WORK/solo.log" 2>&1 &
   DYNO_PID=$!
   for _ in $(seq 100); do body=$(curl -fsS "http://127.0.0.1:$port/" 2>/dev/null) && break; sleep 0.05; done
+  sleep 0.5
   rm -rf "$s/config"
   dyno::stop
   assert_equal "$body" "solo hello"
+  run grep -c 'nginx-samples: no stub_status at 127.0.0.1:' "$TEST_WORK/solo.log"
+  assert_output 1
+}
+
+@test "start-nginx-debug: the same nginx, its debug log on in the default config" {
+  dyno::clear_tmp
+  start_dyno "$(slug heroku-24)" "bin/start-nginx-debug gunicorn --bind unix:/tmp/nginx.socket wsgi:application"
+  dyno::wait_http /
+  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/"
+  dyno::stop
+  run grep -F 'start-nginx: nginx ready' "$DYNO_LOG"
+  assert_output "start-nginx: nginx ready on port $PORT, in front of /tmp/nginx.socket, debug log on"
+  # nginx's debug lines for a request, which a build without --with-debug cannot print.
+  run grep -E '\[debug\] [0-9]+#[0-9]+: \*[0-9]+ http request line: "GET / HTTP/1.1"' "$DYNO_LOG"
+  assert_success
 }
 
 @test "verify-full with the server's CA works in both modes; the wrong CA is refused" {
