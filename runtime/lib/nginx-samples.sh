@@ -9,7 +9,10 @@
 set -euo pipefail
 port=$1 period=$2
 STATUS_PATH=/.nginx-pgbouncer/stub_status
-trap 'exit 0' TERM INT
+# The dyno's SIGTERM is not for us: start-nginx stops us with SIGHUP once nginx is gone (see
+# supervise.sh).
+trap '' TERM
+trap 'exit 0' HUP
 
 # read_status: ACTIVE READING WRITING WAITING ACCEPTED HANDLED REQUESTS from stub_status; fails
 # when nginx does not answer with it (an app's own config without the location).

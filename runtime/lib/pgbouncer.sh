@@ -26,11 +26,12 @@ stunnel_ready() {
 pgbouncer_ready() { [[ -S $RUN_DIR/.s.PGSQL.${SETTING[PGBOUNCER_LISTEN_PORT]} ]]; }
 
 # The pooler stays up through the dyno's SIGTERM (our build ignores it) until the app is gone;
-# then pgbouncer gets SIGINT (safe shutdown), and stunnel once pgbouncer has exited.
-on_shutdown() { signal_role TERM app; signal_role TERM pool-samples; }
+# then pgbouncer gets SIGINT (safe shutdown), and stunnel once pgbouncer has exited. The pool
+# sampler ignores SIGTERM too and is stopped (SIGHUP) with the pooler: see supervise.sh.
+on_shutdown() { signal_role TERM app; }
 on_child_exit() {
   case $1 in
-    app) signal_role INT pgbouncer; signal_role TERM pool-samples ;;
+    app) signal_role INT pgbouncer; signal_role HUP pool-samples ;;
     pgbouncer) signal_role INT stunnel ;;
     stunnel) signal_role INT pgbouncer ;;
   esac
@@ -115,6 +116,7 @@ pgbouncer_main() { # pgbouncer_main MODE CMD...   (or MODE --check-config [ENV_D
     "$@" {SAY_FD}>&- || status=$?
     signal_role INT pgbouncer
     while reap; do [[ -n $LAST_EXITED ]] && on_child_exit "${CHILD_ROLE[$LAST_EXITED]}"; done
+    stop_ticker
     exit "$status"
   fi
   if ((SETTING[PGBOUNCER_POOL_SAMPLES])); then

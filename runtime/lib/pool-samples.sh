@@ -6,9 +6,11 @@
 # admin console as the stats-only user over the private socket.
 set -euo pipefail
 dir=$1 port=$2 period=$3 child=""
-# Stop at once, psql included: bash would otherwise finish the query first, and a pgbouncer that is
-# shutting down may never answer it.
-trap '[[ -z $child ]] || kill "$child" 2>/dev/null; exit 0' TERM INT
+# The dyno's SIGTERM is not for us (psql inherits the ignore): the start script stops us with
+# SIGHUP once the app is gone (see supervise.sh). Then at once, psql included: bash would otherwise
+# finish the query first, and a pgbouncer that is shutting down may never answer it.
+trap '' TERM
+trap '[[ -z $child ]] || kill -KILL "$child" 2>/dev/null; exit 0' HUP
 
 if ! command -v psql >/dev/null; then
   echo "pool-samples: no psql on this stack: pool samples are off" >&2

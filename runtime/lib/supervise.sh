@@ -6,11 +6,22 @@
 # A SIGTERM or SIGINT starts a shutdown: the children are asked to stop (on_shutdown), nothing is
 # treated as a crash any more, and whatever is left after NGINX_PGBOUNCER_STOP_TIMEOUT seconds
 # (25 by default: Heroku's SIGKILL comes at 30) is killed.
+#
+# bash's own `wait` is not trusted to see every end: when several children end together (the
+# dyno's SIGTERM reaches them all), bash 5.2 was seen to drop one's status, so that `wait -n`
+# never reports it and `wait PID` blocks for good (1 stop in 10 under load with the pool sampler
+# on: the script silent until the script above killed it). So a ticker child wakes the script
+# once a second with SIGUSR1, which interrupts either wait: a child that is gone is then found by
+# `kill -0`, and one whose status bash lost is recorded as such. Nothing is forked in a trap.
+# Children that would end at once on the dyno's SIGTERM (the samplers, tail) ignore it and are
+# stopped later, once what they watch is gone, with SIGHUP (not SIGINT: bash starts background
+# children with SIGINT ignored, and a script cannot trap a signal ignored at its start).
 
-declare -A CHILD_ROLE=() CHILD_STATUS=() CHILD_KILLED=()
+declare -A CHILD_ROLE=() CHILD_STATUS=() CHILD_KILLED=() CHILD_LOST=()
 SHUTTING_DOWN=0
 BOOT_FAILED=0 # set when a start script gives up before everything was up
-STOP_TIMER=""
+STOP_DEADLINE="" # in $SECONDS, once a shutdown began
+TICKER="" TICKED=0
 
 register_child() { CHILD_ROLE[$1]=$2; } # register_child PID ROLE
 
@@ -31,15 +42,19 @@ kill_tree() {
   kill "-$sig" "$pid" 2>/dev/null || true
 }
 
+# live_children: LIVE, the children not yet reaped (an array: nothing forked while reaping; read as
+# ${LIVE[@]+"${LIVE[@]}"}, as bash 4.3, cedar-14's, calls an empty array unset).
+LIVE=()
 live_children() {
   local pid
-  for pid in "${!CHILD_ROLE[@]}"; do [[ -z ${CHILD_STATUS[$pid]:-} ]] && printf '%s\n' "$pid"; done
-  return 0
+  LIVE=()
+  for pid in "${!CHILD_ROLE[@]}"; do [[ -n ${CHILD_STATUS[$pid]:-} ]] || LIVE+=("$pid"); done
 }
 
 signal_role() { # signal_role SIGNAL ROLE: to each live child with that role
   local sig=$1 role=$2 pid
-  for pid in $(live_children); do
+  live_children
+  for pid in ${LIVE[@]+"${LIVE[@]}"}; do
     # A child may be gone already (the dyno's SIGTERM reaches it too): not an error under set -e.
     if [[ ${CHILD_ROLE[$pid]} == "$role" ]]; then kill "-$sig" "$pid" 2>/dev/null || true; fi
   done
@@ -60,8 +75,7 @@ begin_shutdown() { # begin_shutdown REASON
   ((STOP_AFTER >= 1)) || STOP_AFTER=1
   say "$1: stopping (up to $STOP_AFTER s)"
   on_shutdown
-  sleep "$STOP_AFTER" &
-  STOP_TIMER=$!
+  STOP_DEADLINE=$((SECONDS + STOP_AFTER))
 }
 
 # give_up REASON MAIN_ROLE MAIN_END_FAILS: boot failed; stop what was started and exit non-zero.
@@ -74,7 +88,8 @@ give_up() {
 # Default hook: ask every child to stop. Scripts override it to stop children in order.
 on_shutdown() {
   local pid
-  for pid in $(live_children); do kill -TERM "$pid" 2>/dev/null || true; done
+  live_children
+  for pid in ${LIVE[@]+"${LIVE[@]}"}; do kill -TERM "$pid" 2>/dev/null || true; done
   return 0
 }
 
@@ -91,34 +106,51 @@ reap() {
   { reap_next; } 2>/dev/null
 }
 
+# start_ticker: the child that sends SIGUSR1 once a second (see the top). It ignores the dyno's
+# SIGTERM, ends when the script is gone, and runs nothing: it times out reading a pipe it holds
+# both ends of, so stopping it leaves no process behind.
+start_ticker() {
+  trap 'TICKED=1' USR1
+  (trap '' TERM INT
+    exec {tick}<> <(:)
+    while ! read -r -t 1 -u "$tick" _; do kill -USR1 "$$" 2>/dev/null || exit 0; done) >/dev/null 2>&1 {SAY_FD}>&- &
+  TICKER=$!
+}
+stop_ticker() { [[ -z $TICKER ]] || { kill -KILL "$TICKER"; wait "$TICKER"; } 2>/dev/null || true; }
+
+# record_exit PID STATUS [lost]
+record_exit() {
+  CHILD_STATUS[$1]=$2
+  [[ -z ${3:-} ]] || CHILD_LOST[$1]=1
+  LAST_EXITED=$1
+  kill -KILL -- "-$1" 2>/dev/null || true # its group's leftovers, if any
+}
+
 reap_next() {
-  local status pid killed=()
+  local status pid
   LAST_EXITED=""
-  [[ -n $(live_children) ]] || return 1
+  live_children
+  ((${#LIVE[@]})) || return 1
+  [[ -n $TICKER ]] || start_ticker
   wait -n && status=0 || status=$?
-  if [[ -n $STOP_TIMER ]] && ! kill -0 "$STOP_TIMER"; then
-    STOP_TIMER=""
-    for pid in $(live_children); do
+  if [[ -n $STOP_DEADLINE ]] && ((SECONDS >= STOP_DEADLINE)); then
+    STOP_DEADLINE=""
+    live_children
+    for pid in ${LIVE[@]+"${LIVE[@]}"}; do
       CHILD_KILLED[$pid]=1
-      killed+=("$pid")
       kill_tree KILL "$pid"
-    done
-    # Until bash has noticed their deaths, so that it reports them in here.
-    for pid in "${killed[@]}"; do
-      for _ in {1..200}; do kill -0 "$pid" || break; sleep 0.01; done
     done
     return 0
   fi
-  for pid in $(live_children); do
-    if ! kill -0 "$pid"; then
-      # bash may have reaped it already (wait -n then says 127): ask for its own status, which
-      # bash keeps.
-      wait "$pid" && status=0 || status=$?
-      CHILD_STATUS[$pid]=$status
-      LAST_EXITED=$pid
-      kill -KILL -- "-$pid" || true # its group's leftovers, if any
-      return 0
-    fi
+  live_children
+  for pid in ${LIVE[@]+"${LIVE[@]}"}; do
+    kill -0 "$pid" && continue
+    # bash has reaped it: ask for the status it keeps. If bash lost it, the wait blocks until the
+    # next tick interrupts it (status 138, SIGUSR1's).
+    TICKED=0
+    wait "$pid" && status=0 || status=$?
+    if ((TICKED && status == 138)); then record_exit "$pid" 0 lost; else record_exit "$pid" "$status"; fi
+    return 0
   done
   return 0
 }
@@ -148,13 +180,15 @@ supervise() {
       # (137 after the stop timer's SIGKILL, 139 for a crash).
       if [[ -n ${CHILD_KILLED[$pid]:-} ]]; then
         say "$role killed: still running $STOP_AFTER s after it was asked to stop (status $status)"
+      elif [[ -n ${CHILD_LOST[$pid]:-} ]]; then
+        say "$role stopped (status unknown)"
       else
         say "$role stopped (status $status)"
       fi
     fi
     on_child_exit "$role"
   done
-  [[ -z $STOP_TIMER ]] || kill "$STOP_TIMER" 2>/dev/null || true
+  stop_ticker
   wait 2>/dev/null || true
   status=1
   for pid in "${!CHILD_ROLE[@]}"; do
