@@ -9,7 +9,8 @@
 #   OUT_DIR        where the three .tar.gz artifacts go
 #   BUILD_ROOT     fixed build path: it leaks into the binaries (nginx -V, OpenSSL's dirs), so it must
 #                  not vary between builds for them to be byte-identical
-#   PLATFORM       linux-x64 (linux-arm64 is ready but untested)
+#   PLATFORM       linux-x64, or linux-arm64 (cross-built with Debian's aarch64 gcc; configure's test
+#                  programs run under qemu-aarch64-static)
 #   SOURCE_DATE_EPOCH
 #
 # musl is built from source too rather than taken from the host's musl-tools: Debian's musl has no
@@ -30,11 +31,18 @@ DEPS="$BUILD_ROOT/deps"
 STAGE="$BUILD_ROOT/stage"
 LOGS="$BUILD_ROOT/logs"
 
+# CROSS: the target's GNU triplet when it is not this machine's (then its gcc and binutils are
+# Debian's cross ones, and the kernel's uapi headers theirs); ELF_ARCH: what `file` must say.
 case "$PLATFORM" in
-  linux-x64) MULTIARCH=x86_64-linux-gnu; OPENSSL_TARGET=linux-x86_64 ;;
-  linux-arm64) MULTIARCH=aarch64-linux-gnu; OPENSSL_TARGET=linux-aarch64 ;;
+  linux-x64) CROSS="" UAPI=/usr/include ASM=/usr/include/x86_64-linux-gnu/asm OPENSSL_TARGET=linux-x86_64 ELF_ARCH=x86-64 ;;
+  linux-arm64) CROSS=aarch64-linux-gnu UAPI=/usr/aarch64-linux-gnu/include ASM=/usr/aarch64-linux-gnu/include/asm
+    OPENSSL_TARGET=linux-aarch64 ELF_ARCH="ARM aarch64" ;;
   *) echo "build-static: unknown PLATFORM '$PLATFORM' (expected linux-x64 or linux-arm64)" >&2; exit 2 ;;
 esac
+TOOL_PREFIX=${CROSS:+$CROSS-}
+HOST_ARGS=()
+[[ -z $CROSS ]] || HOST_ARGS=(--host="$CROSS")
+export AR="${TOOL_PREFIX}ar" RANLIB="${TOOL_PREFIX}ranlib"
 
 # Runs a build command with its output in a log; on failure shows the log's tail.
 logged() {
@@ -78,13 +86,15 @@ build_musl() {
   step "musl $VER_MUSL (toolchain libc)"
   unpack "$SRC_MUSL" musl
   apply_series "$PATCHES/debian/musl" "$SRC/musl"
+  local cross=()
+  [[ -z $CROSS ]] || cross=(--target="$CROSS" CROSS_COMPILE="$TOOL_PREFIX" CC="${TOOL_PREFIX}gcc")
   (cd "$SRC/musl" &&
-    logged musl ./configure --prefix="$TOOLCHAIN" --disable-shared CFLAGS="-O2 -pipe -ffile-prefix-map=$BUILD_ROOT=/build" &&
+    logged musl ./configure --prefix="$TOOLCHAIN" --disable-shared "${cross[@]}" CFLAGS="-O2 -pipe -ffile-prefix-map=$BUILD_ROOT=/build" &&
     logged musl make -j"$JOBS" && logged musl make install)
   # musl-gcc cannot see the kernel's uapi headers, which OpenSSL and libevent include; copy just
   # those (never /usr/include itself, whose glibc headers would shadow musl's).
-  cp -r /usr/include/linux /usr/include/asm-generic "$TOOLCHAIN/include/"
-  cp -r "/usr/include/$MULTIARCH/asm" "$TOOLCHAIN/include/asm"
+  cp -r "$UAPI/linux" "$UAPI/asm-generic" "$TOOLCHAIN/include/"
+  cp -r "$ASM" "$TOOLCHAIN/include/asm"
   # musl-gcc links dynamically unless told -static, and a toolchain built --disable-shared has no
   # loader (/lib/ld-musl-*.so.1): configure's test programs would run only where Debian's musl
   # happens to be installed. This compiler links every program static, configure tests included.
@@ -121,7 +131,7 @@ build_libevent() {
   unpack "$SRC_LIBEVENT" libevent
   settle_autotools "$SRC/libevent"
   (cd "$SRC/libevent" &&
-    CFLAGS="$CFLAGS_COMMON" logged libevent ./configure --prefix="$DEPS" --disable-shared --enable-static \
+    CFLAGS="$CFLAGS_COMMON" logged libevent ./configure "${HOST_ARGS[@]}" --prefix="$DEPS" --disable-shared --enable-static \
       --disable-openssl --disable-samples --disable-libevent-regress --disable-debug-mode &&
     logged libevent make -j"$JOBS" && logged libevent make install)
 }
@@ -134,6 +144,25 @@ NGINX_MODULES_LEFT_OUT=(--without-http_ssi_module --without-http_scgi_module --w
   --without-http_userid_module --without-http_empty_gif_module --without-http_split_clients_module
   --without-http_browser_module --without-http_mirror_module)
 
+# autotest_under_qemu: prints a compiler that is $CC, except that the programs nginx's configure
+# builds to run (objs/autotest) are run by qemu.
+autotest_under_qemu() {
+  local wrapper="$TOOLCHAIN/bin/cc-autotest-qemu"
+  cat >"$wrapper" <<SH
+#!/bin/sh
+out=""; prev=""
+for a in "\$@"; do [ "\$prev" = "-o" ] && out=\$a; prev=\$a; done
+"$CC" "\$@" || exit \$?
+if [ "\$out" = objs/autotest ]; then
+  mv objs/autotest objs/autotest.bin
+  printf '#!/bin/sh\\nexec qemu-${CROSS%%-*}-static "%s/objs/autotest.bin" "\$@"\\n' "\$PWD" >objs/autotest
+  chmod 0755 objs/autotest
+fi
+SH
+  chmod 0755 "$wrapper"
+  printf '%s\n' "$wrapper"
+}
+
 build_nginx() {
   step "nginx $VER_NGINX"
   unpack "$SRC_NGINX" nginx
@@ -142,10 +171,17 @@ build_nginx() {
   unpack "$SRC_ZLIB" zlib
   apply_series "$PATCHES/ours/zlib" "$SRC/zlib"
   apply_series "$PATCHES/ours/nginx" "$SRC/nginx"
+  # nginx's configure has no cross mode: it runs the test programs it builds. For another
+  # architecture they run under qemu, and the machine it configures for is named.
+  local cc=$CC crossbuild=()
+  if [[ -n $CROSS ]]; then
+    cc=$(autotest_under_qemu)
+    crossbuild=(--crossbuild="Linux::${CROSS%%-*}")
+  fi
   # Temp paths sit directly under /tmp: nginx creates only the last component of each.
   # --with-debug in the one build (as Debian's nginx): bin/start-nginx-debug needs no second binary
   # (+90 KB against +6.8 MB; below the level set, a debug call is one branch: see builds/README.md).
-  (cd "$SRC/nginx" && logged nginx ./configure \
+  (cd "$SRC/nginx" && CC=$cc logged nginx ./configure "${crossbuild[@]}" \
     --prefix=/app/vendor/nginx --conf-path=conf/nginx.conf --sbin-path=bin/nginx \
     --error-log-path=stderr --http-log-path=/dev/stdout \
     --pid-path=/tmp/nginx.pid --lock-path=/tmp/nginx.lock \
@@ -157,6 +193,8 @@ build_nginx() {
     "${NGINX_MODULES_LEFT_OUT[@]}" \
     --with-pcre="$SRC/pcre2" --with-pcre-jit --with-zlib="$SRC/zlib" \
     --with-cc-opt="$CFLAGS_COMMON -I$DEPS/include" --with-ld-opt="-static -L$DEPS/lib" &&
+    # PCRE2's own configure, which nginx's make runs, must be told the target too.
+    { [[ -z $CROSS ]] || sed -i "s#./configure --disable-shared #&--host=$CROSS #" objs/Makefile; } &&
     logged nginx make -j"$JOBS")
   mkdir -p "$STAGE/nginx/bin" "$STAGE/nginx/conf"
   install -m 0755 "$SRC/nginx/objs/nginx" "$STAGE/nginx/bin/nginx"
@@ -173,7 +211,7 @@ build_pgbouncer() {
   # what a static binary needs (no NSS), and trixie's c-ares sources are not in the archive here.
   (cd "$SRC/pgbouncer" &&
     CFLAGS="$CFLAGS_COMMON" LDFLAGS="-static" PKG_CONFIG_PATH="$DEPS/lib/pkgconfig" \
-      logged pgbouncer ./configure --prefix=/app/vendor/pgbouncer --with-openssl="$DEPS" \
+      logged pgbouncer ./configure "${HOST_ARGS[@]}" --prefix=/app/vendor/pgbouncer --with-openssl="$DEPS" \
       --with-libevent="$DEPS" --without-cares --without-pam --without-ldap --without-systemd &&
     logged pgbouncer make -j"$JOBS")
   mkdir -p "$STAGE/pgbouncer/bin"
@@ -188,7 +226,7 @@ build_stunnel() {
   settle_autotools "$SRC/stunnel"
   # libtool swallows a plain -static; -all-static is what makes the final link static.
   (cd "$SRC/stunnel" &&
-    CFLAGS="$CFLAGS_COMMON" logged stunnel ./configure --prefix=/app/vendor/stunnel --sysconfdir=/etc \
+    CFLAGS="$CFLAGS_COMMON" logged stunnel ./configure "${HOST_ARGS[@]}" --prefix=/app/vendor/stunnel --sysconfdir=/etc \
       --localstatedir=/tmp --with-ssl="$DEPS" --with-threads=pthread --disable-libwrap \
       --disable-systemd --disable-fips --disable-shared &&
     logged stunnel make -j"$JOBS" -C src stunnel LDFLAGS="-all-static")
@@ -205,10 +243,11 @@ timed() {
 }
 
 check_static() {
-  local f
+  local f info
   for f in "$@"; do
-    if file "$f" | grep -q 'dynamically linked'; then
-      echo "build-static: $f is dynamically linked" >&2
+    info=$(file -b "$f")
+    if [[ $info != *"statically linked"* || $info != *"$ELF_ARCH"* ]]; then
+      echo "build-static: $f is not a static $ELF_ARCH executable: $info" >&2
       return 1
     fi
   done
@@ -228,7 +267,7 @@ build_all() {
   timed build_pgbouncer
   timed build_stunnel
   check_static "$STAGE"/*/bin/*
-  strip --strip-all "$STAGE"/*/bin/*
+  "${TOOL_PREFIX}strip" --strip-all "$STAGE"/*/bin/*
   detail "built in $((SECONDS - started)) s"
 }
 

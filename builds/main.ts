@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from "child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "fs";
 import { homedir, tmpdir } from "os";
 import { dirname, join } from "path";
-import { DebianPin, Manifest, validateManifest } from "../src/core/manifest";
+import { ARCH_PLATFORMS, DebianPin, Manifest, validateManifest } from "../src/core/manifest";
 import { sha256File, sha256Text } from "../src/core/sha256";
 import { isUserError, UserError } from "../src/core/errors";
 import { consoleLog, humanBytes } from "../src/core/log";
@@ -91,21 +91,38 @@ function runScript(script: string, args: string[], env: Record<string, string>):
 // the static link leaves them out as long as nginx calls none of them, and this holds it to that.
 const PCRE2_UNFIXED = ["pcre2_dfa_match", "pcre2_convert", "pcre2_serialize_encode", "pcre2_substitute"];
 
-function checkPcre2EntryPoints(): void {
-  const symbols = execFileSync("nm", ["--defined-only", join(BUILD_ROOT, "src/nginx/objs/nginx")], { encoding: "utf8", maxBuffer: 64 << 20 });
+/** How this machine runs and inspects a platform's binaries: natively, or through qemu and the cross binutils. */
+interface PlatformTools {
+  run: (binary: string, args: string[]) => { cmd: string; args: string[] };
+  nm: string;
+}
+const PLATFORM_TOOLS: Record<string, PlatformTools> = {
+  [ARCH_PLATFORMS.amd64]: { run: (b, a) => ({ cmd: b, args: a }), nm: "nm" },
+  [ARCH_PLATFORMS.arm64]: { run: (b, a) => ({ cmd: "qemu-aarch64-static", args: [b, ...a] }), nm: "aarch64-linux-gnu-nm" },
+};
+
+function platformTools(platform: string): PlatformTools {
+  const t = PLATFORM_TOOLS[platform];
+  if (!t) throw new UserError(`vendor-manifest.json: unknown platform ${platform}`, `Platforms: ${Object.keys(PLATFORM_TOOLS).join(", ")}.`);
+  return t;
+}
+
+function checkPcre2EntryPoints(tools: PlatformTools): void {
+  const symbols = execFileSync(tools.nm, ["--defined-only", join(BUILD_ROOT, "src/nginx/objs/nginx")], { encoding: "utf8", maxBuffer: 64 << 20 });
   const linked = PCRE2_UNFIXED.filter((f) => new RegExp(`\\b${f}(_8)?$`, "m").test(symbols));
   if (linked.length) throw new UserError(`nginx links ${linked.join(", ")}, whose PCRE2 security fixes we do not carry`, "Backport those fixes (README, security table) before using them.");
   log.detail(`nginx links none of ${PCRE2_UNFIXED.join(", ")}`);
 }
 
 /** Each native artifact's SBOM, into its staged tree before packaging; nginx's from its own -V. */
-function writeSboms(manifest: Manifest, natives: Manifest["artifacts"]): void {
+function writeSboms(manifest: Manifest, natives: Manifest["artifacts"], tools: PlatformTools): void {
   log.step("Writing SBOMs");
   for (const a of natives) {
     const staged = join(BUILD_ROOT, "stage", a.name);
     const properties: { name: string; value: string }[] = [];
     if (a.name === "nginx") {
-      const v = spawnSync(join(staged, "bin/nginx"), ["-V"], { encoding: "utf8" });
+      const nginxV = tools.run(join(staged, "bin/nginx"), ["-V"]);
+      const v = spawnSync(nginxV.cmd, nginxV.args, { encoding: "utf8" });
       const args = /^configure arguments: (.*)$/m.exec(v.stderr)?.[1];
       if (!args) throw new UserError("nginx -V printed no configure arguments", "See " + BUILD_ROOT + "/logs/nginx.log.");
       properties.push({ name: "nginx:configure-arguments", value: args });
@@ -134,7 +151,6 @@ function build(manifest: Manifest, outDir: string, updating: boolean): void {
   const env: Record<string, string> = {
     OUT_DIR: outDir,
     BUILD_ROOT,
-    PLATFORM: "linux-x64",
     SOURCE_DATE_EPOCH: String(manifest.sourceDateEpoch),
   };
   log.step("Fetching sources");
@@ -148,19 +164,23 @@ function build(manifest: Manifest, outDir: string, updating: boolean): void {
     if (!a.debian) throw new UserError(`vendor-manifest.json: ${a.file} has no Debian source pin`);
     env[`SRC_${libraryEnvName(a.name)}`] = fetchOrig(a.debian, a.source.sha256, sources);
     env[`VER_${libraryEnvName(a.name)}`] = a.version;
-    log.detail(`${a.debian.orig}: sha256 ok`);
   }
-  log.step("Building nginx, pgbouncer and stunnel from source");
-  log.detail("Once per machine: about 4 minutes on 2 cores; later runs reuse " + CACHE_ROOT);
-  runScript("build-static.sh", [], env);
-  checkPcre2EntryPoints();
-  writeSboms(manifest, natives);
-  runScript("build-static.sh", ["package"], env);
+  log.detail("nginx, pgbouncer and stunnel sources: sha256 ok");
+  // One platform after the other in the one fixed BUILD_ROOT: the same sources and patches for each.
+  for (const platform of [...new Set(natives.map((a) => a.platform))]) {
+    const tools = platformTools(platform);
+    log.step(`Building nginx, pgbouncer and stunnel for ${platform} from source`);
+    log.detail("Once per machine: about 4 minutes per platform on 2 cores; later runs reuse " + CACHE_ROOT);
+    runScript("build-static.sh", [], { ...env, PLATFORM: platform });
+    checkPcre2EntryPoints(tools);
+    writeSboms(manifest, natives.filter((a) => a.platform === platform), tools);
+    runScript("build-static.sh", ["package"], { ...env, PLATFORM: platform });
+  }
   for (const a of manifest.artifacts.filter((x) => x.name === "node")) {
     const spec = a.source.url.replace(/^npm:/, "");
     const tgz = fetchNpm(spec, a.source.sha256, sources, !updating);
     if (updating) a.source.sha256 = sha256Text(readFileSync(tgz));
-    runScript("package-node.sh", [tgz, a.version], env);
+    runScript("package-node.sh", [tgz, a.version], { ...env, PLATFORM: a.platform });
   }
 }
 

@@ -26026,6 +26026,12 @@ var import_fs7 = require("fs");
 var semver = __toESM(require_semver2());
 var SUPPORTED_STACKS = ["cedar-14", "heroku-20", "heroku-22", "heroku-24", "heroku-26"];
 var STACK_HINT = `Supported stacks: ${SUPPORTED_STACKS.join(", ")}.`;
+var ARCH_PLATFORMS = { amd64: "linux-x64", arm64: "linux-arm64" };
+function archOf(name) {
+  if (["amd64", "x86_64", "x64"].includes(name)) return "amd64";
+  if (["arm64", "aarch64"].includes(name)) return "arm64";
+  return void 0;
+}
 var COMPONENTS = ["nginx", "pgbouncer", "stunnel", "node"];
 var SHA256 = /^[0-9a-f]{64}$/;
 function fail(where, what) {
@@ -26085,10 +26091,12 @@ function validateManifest(raw) {
     if (sbom !== void 0 && (typeof sbom !== "string" || sbom === "" || sbom.includes("/"))) fail(where, `"sbom" must be a file name at the artifact's root`);
     const size = o.size;
     if (typeof size !== "number" || !Number.isInteger(size) || size <= 0) fail(where, `"size" must be a positive integer`);
+    const platform = str(o, "platform", where);
+    if (!Object.values(ARCH_PLATFORMS).includes(platform)) fail(where, `"platform" must be one of ${Object.values(ARCH_PLATFORMS).join(", ")}`);
     return {
       name,
       version,
-      platform: str(o, "platform", where),
+      platform,
       file,
       sha256,
       size,
@@ -26143,14 +26151,22 @@ function loadManifest(path) {
 function isStack(s) {
   return SUPPORTED_STACKS.includes(s);
 }
-function selectArtifacts(manifest, stack, ranges = {}) {
+function archHint(manifest, arch) {
+  const served = SUPPORTED_STACKS.filter((s) => manifest.stacks[s].some((f) => {
+    var _a;
+    return ((_a = manifest.artifacts.find((x2) => x2.file === f)) == null ? void 0 : _a.platform) === ARCH_PLATFORMS[arch];
+  }));
+  return `${arch} builds are supported on ${served.join(", ") || "no stack"}.`;
+}
+function selectArtifacts(manifest, stack, ranges = {}, arch = "amd64") {
   if (!stack) throw new UserError("STACK is not set", STACK_HINT);
   if (!isStack(stack)) throw new UserError(`stack "${stack}" is not supported`, STACK_HINT);
   const available = manifest.stacks[stack].map((f) => {
     const a = manifest.artifacts.find((x2) => x2.file === f);
     if (!a) throw new UserError(`vendor-manifest.json: stacks.${stack} names ${f}, which no artifact has`);
     return a;
-  });
+  }).filter((a) => a.platform === ARCH_PLATFORMS[arch]);
+  if (!available.some((a) => a.name === "nginx")) throw new UserError(`${stack} has no ${arch} binaries here`, archHint(manifest, arch));
   const chosen = [];
   for (const component of COMPONENTS) {
     const candidates = available.filter((a) => a.name === component);
@@ -26180,20 +26196,26 @@ function selectArtifacts(manifest, stack, ranges = {}) {
 }
 
 // src/core/install-runtime.ts
-function runtimeArtifacts(manifest, stack, config) {
-  return selectArtifacts(manifest, stack, {
-    nginx: config.NGINX_VERSION,
-    pgbouncer: config.PGBOUNCER_VERSION,
-    stunnel: config.STUNNEL_VERSION
-  }).filter((a) => a.name !== "node");
+function runtimeArtifacts(manifest, stack, arch, config) {
+  return selectArtifacts(
+    manifest,
+    stack,
+    { nginx: config.NGINX_VERSION, pgbouncer: config.PGBOUNCER_VERSION, stunnel: config.STUNNEL_VERSION },
+    arch
+  ).filter((a) => a.name !== "node");
+}
+function targetArch(name, source2) {
+  const arch = archOf(name);
+  if (!arch) throw new UserError(`${source2} is ${JSON.stringify(name)}, an architecture this buildpack has no binaries for`, "Build for amd64 or arm64.");
+  return arch;
 }
 async function installRuntime(req) {
   const started = Date.now();
   const { log } = req;
   const { manifest } = req;
-  const artifacts = runtimeArtifacts(manifest, req.stack, req.config);
+  const artifacts = runtimeArtifacts(manifest, req.stack, req.arch, req.config);
   const baseUrl = vendorBaseUrl(req.config, manifest.baseUrl);
-  log.step(`Installing nginx, pgbouncer and stunnel for ${req.stack}`);
+  log.step(`Installing nginx, pgbouncer and stunnel for ${req.stack}${req.arch === "amd64" ? "" : ` (${req.arch})`}`);
   const placed = [req.vendorDir, ...["bin", ".profile.d", "logs"].map((d) => (0, import_path6.join)(req.appDir, d))].filter((d) => !(0, import_fs8.existsSync)(d));
   try {
     const installed = await placeArtifacts(req, manifest, artifacts, baseUrl, placed);
@@ -26201,7 +26223,7 @@ async function installRuntime(req) {
     const { scripts, written } = layOutRuntime((0, import_path6.join)(req.buildpackDir, "runtime"), req.appDir, log);
     placed.push(...written);
     log.detail(scripts.join(", "));
-    checkRunConfig(req.appDir, req.vendorDir, req.envDir, scripts, log);
+    checkRunConfig(req.appDir, req.vendorDir, req.envDir, scripts, req.arch, log);
     log.step(`Done in ${elapsed(started)}`);
     return installed;
   } catch (e) {
@@ -26226,7 +26248,7 @@ async function placeArtifacts(req, manifest, artifacts, baseUrl, placed) {
     (0, import_fs8.rmSync)(staging, { recursive: true, force: true });
   }
 }
-function checkRunConfig(appDir, vendorDir, envDir, installed, log) {
+function checkRunConfig(appDir, vendorDir, envDir, installed, arch, log) {
   const scripts = ["bin/start-nginx", "bin/start-pgbouncer"].filter((s) => installed.includes(s));
   if (scripts.length === 0) return;
   log.step("Checking the config vars and the nginx configuration");
@@ -26235,7 +26257,15 @@ function checkRunConfig(appDir, vendorDir, envDir, installed, log) {
     const r = (0, import_child_process.spawnSync)("bash", [(0, import_path6.join)(appDir, script), "--check-config", ...envDir ? [envDir] : []], {
       cwd: appDir,
       encoding: "utf8",
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: appDir, PORT: "5000", TMPDIR: process.env.TMPDIR ?? "/tmp", NGINX_PGBOUNCER_VENDOR: vendorDir }
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: appDir,
+        PORT: "5000",
+        TMPDIR: process.env.TMPDIR ?? "/tmp",
+        NGINX_PGBOUNCER_VENDOR: vendorDir,
+        // Binaries for another architecture than this build machine's cannot run nginx -t here.
+        ...archOf(process.arch) === arch ? {} : { NGINX_PGBOUNCER_FOREIGN_ARCH: arch }
+      }
     });
     if (r.status !== 0) {
       throw new UserError(`the app's configuration would not boot:
@@ -26256,6 +26286,8 @@ async function compile(args, buildpackDir, log) {
     buildpackDir,
     manifest: loadManifest((0, import_path7.join)(buildpackDir, "vendor-manifest.json")),
     stack: process.env.STACK ?? "",
+    // Heroku's classic builds run on amd64, the machine the app's dynos run on.
+    arch: targetArch(process.arch, "this build machine's architecture"),
     config: readConfigVars(envDir),
     envDir: envDir || void 0,
     appDir: buildDir,
@@ -26314,8 +26346,9 @@ async function cnbBuild(args, buildpackDir, log) {
   const envDir = (0, import_fs10.existsSync)((0, import_path8.join)(platformDir, "env")) ? (0, import_path8.join)(platformDir, "env") : void 0;
   const config = readConfigVars(envDir);
   const manifest = loadManifest((0, import_path8.join)(buildpackDir, "vendor-manifest.json"));
-  const artifacts = runtimeArtifacts(manifest, stack, config);
-  const wanted = { stack };
+  const arch = process.env.CNB_TARGET_ARCH ? targetArch(process.env.CNB_TARGET_ARCH, "CNB_TARGET_ARCH") : targetArch(process.arch, "this build machine's architecture");
+  const artifacts = runtimeArtifacts(manifest, stack, arch, config);
+  const wanted = { stack, arch };
   for (const a of artifacts) wanted[`${a.name}.sha256`] = a.sha256;
   const layer = (0, import_path8.join)(layersDir, LAYER);
   const restored = readLayerMetadata(`${layer}.toml`);
@@ -26324,13 +26357,13 @@ async function cnbBuild(args, buildpackDir, log) {
     log.step("Reusing the cached nginx, pgbouncer and stunnel layer");
     for (const a of artifacts) log.detail(`${a.name} ${a.version}: unchanged`);
     const { scripts } = layOutRuntime((0, import_path8.join)(buildpackDir, "runtime"), appDir, log);
-    checkRunConfig(appDir, layer, envDir, scripts, log);
+    checkRunConfig(appDir, layer, envDir, scripts, arch, log);
   } else {
     if (restored !== null) log.step("The pinned artifacts changed: rebuilding the layer");
     (0, import_fs10.rmSync)(layer, { recursive: true, force: true });
     (0, import_fs10.mkdirSync)(layer, { recursive: true });
     const downloads = (0, import_path8.join)(layersDir, DOWNLOADS_LAYER);
-    await installRuntime({ buildpackDir, manifest, stack, config, envDir, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
+    await installRuntime({ buildpackDir, manifest, stack, arch, config, envDir, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
     (0, import_fs10.writeFileSync)(`${downloads}.toml`, formatLayerToml({ types: { launch: false, build: false, cache: true }, metadata: {} }));
   }
   const envLaunch = (0, import_path8.join)(layer, "env.launch");
@@ -26352,15 +26385,18 @@ function nodePinsScript(manifest) {
   const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
   const lines = [
     "# Generated by `npm run build` from vendor-manifest.json and src/core: do not edit.",
-    "# The Node that runs the compile step, per stack: file, sha256, size.",
+    "# The Node that runs the compile step, per stack and build machine architecture: file, sha256, size.",
     `NODE_PINS_BASE_URL=${q(manifest.baseUrl)}`,
     `NODE_PINS_STACK_HINT=${q(STACK_HINT)}`,
     `NODE_PINS_VENDOR_URL_ERROR=${q(VENDOR_URL_ERROR)}`,
-    `NODE_PINS_VENDOR_URL_HINT=${q(VENDOR_URL_HINT)}`
+    `NODE_PINS_VENDOR_URL_HINT=${q(VENDOR_URL_HINT)}`,
+    `NODE_PINS_ARM64_HINT=${q(archHint(manifest, "arm64"))}`
   ];
   for (const stack of SUPPORTED_STACKS) {
-    const node = manifest.artifacts.find((a) => a.name === "node" && manifest.stacks[stack].includes(a.file));
-    if (node) lines.push(`NODE_PIN_${stack.replace(/[^A-Za-z0-9]/g, "_")}=${q(`${node.file} ${node.sha256} ${node.size}`)}`);
+    for (const arch of Object.keys(ARCH_PLATFORMS)) {
+      const node = manifest.artifacts.find((a) => a.name === "node" && a.platform === ARCH_PLATFORMS[arch] && manifest.stacks[stack].includes(a.file));
+      if (node) lines.push(`NODE_PIN_${stack.replace(/[^A-Za-z0-9]/g, "_")}_${arch}=${q(`${node.file} ${node.sha256} ${node.size}`)}`);
+    }
   }
   return lines.join("\n") + "\n";
 }

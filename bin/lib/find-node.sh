@@ -27,18 +27,26 @@ vendor_base_url() {
   printf '%s\n' "${url%/}"
 }
 
+# build_arch: this machine's architecture as the manifest names it (the Node fetched must run
+# here, whatever the binaries are for).
+build_arch() { case $(uname -m) in x86_64) echo amd64 ;; aarch64 | arm64) echo arm64 ;; *) uname -m ;; esac; }
+
 # fetch_pinned_node STACK CACHE_DIR ENV_DIR: prints the path of the pinned node binary.
 fetch_pinned_node() {
-  local stack=$1 cache=$2 env_dir=$3 pin_var pin file sha256 size dir base tmp
+  local stack=$1 cache=$2 env_dir=$3 pin_var pin file sha256 size dir base tmp arch
   # shellcheck source=dist/node-pins.sh
   . "$BP_DIR/dist/node-pins.sh"
-  pin_var="NODE_PIN_${stack//[^A-Za-z0-9]/_}"
+  arch=$(build_arch)
+  pin_var="NODE_PIN_${stack//[^A-Za-z0-9]/_}_$arch"
   pin=${!pin_var:-}
   if [[ -z $stack ]]; then
     printf ' !     Error: STACK is not set\n !     %s\n' "$NODE_PINS_STACK_HINT" >&2
     return 1
-  elif [[ -z $pin ]]; then
+  elif [[ -z $pin && -z $(compgen -v "NODE_PIN_${stack//[^A-Za-z0-9]/_}_") ]]; then
     printf ' !     Error: stack "%s" is not supported\n !     %s\n' "$stack" "$NODE_PINS_STACK_HINT" >&2
+    return 1
+  elif [[ -z $pin ]]; then
+    printf ' !     Error: %s has no %s binaries here\n !     %s\n' "$stack" "$arch" "$NODE_PINS_ARM64_HINT" >&2
     return 1
   fi
   read -r file sha256 size <<<"$pin"

@@ -56,6 +56,8 @@ render_config() {
   # At build time the slug is not yet where it runs: its /app paths name files of the build dir.
   [[ -z ${SETTINGS_BUILD_DIR:-} || $APP_DIR == /app ]] ||
     sed -Ei "s#(^|[[:space:]\"'])/app([/;[:space:]\"']|$)#\\1$APP_DIR\\2#g" "$out"
+  # A build for another architecture (CNB, emulated) cannot run this nginx; the dyno will.
+  [[ -z ${NGINX_PGBOUNCER_FOREIGN_ARCH:-} ]] || return 0
   local check
   if ! check=$("$NGINX_BIN" "${NGINX_ARGS[@]}" -t 2>&1); then
     printf '%s\n' "$check" | sed "s#$RUN_DIR/nginx.conf#${src#"$APP_DIR"/} (rendered)#g" >&2

@@ -1,6 +1,6 @@
 import { join } from "path";
 import { readConfigVars } from "../core/config-vars";
-import { installRuntime } from "../core/install-runtime";
+import { installRuntime, targetArch } from "../core/install-runtime";
 import { UserError } from "../core/errors";
 import { Log } from "../core/log";
 import { loadManifest } from "../core/manifest";
@@ -15,6 +15,8 @@ export async function compile(args: string[], buildpackDir: string, log: Log): P
     buildpackDir,
     manifest: loadManifest(join(buildpackDir, "vendor-manifest.json")),
     stack: process.env.STACK ?? "",
+    // Heroku's classic builds run on amd64, the machine the app's dynos run on.
+    arch: targetArch(process.arch, "this build machine's architecture"),
     config: readConfigVars(envDir),
     envDir: envDir || undefined,
     appDir: buildDir,

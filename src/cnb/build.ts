@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
-import { installRuntime, checkRunConfig, runtimeArtifacts } from "../core/install-runtime";
+import { installRuntime, checkRunConfig, runtimeArtifacts, targetArch } from "../core/install-runtime";
 import { readConfigVars } from "../core/config-vars";
 import { UserError } from "../core/errors";
 import { layOutRuntime } from "../core/layout";
@@ -27,8 +27,10 @@ export async function cnbBuild(args: string[], buildpackDir: string, log: Log): 
   const envDir = existsSync(join(platformDir, "env")) ? join(platformDir, "env") : undefined;
   const config = readConfigVars(envDir);
   const manifest = loadManifest(join(buildpackDir, "vendor-manifest.json"));
-  const artifacts = runtimeArtifacts(manifest, stack, config);
-  const wanted: Record<string, string> = { stack };
+  // The image's architecture, which the lifecycle names; the build may run emulated on another.
+  const arch = process.env.CNB_TARGET_ARCH ? targetArch(process.env.CNB_TARGET_ARCH, "CNB_TARGET_ARCH") : targetArch(process.arch, "this build machine's architecture");
+  const artifacts = runtimeArtifacts(manifest, stack, arch, config);
+  const wanted: Record<string, string> = { stack, arch };
   for (const a of artifacts) wanted[`${a.name}.sha256`] = a.sha256;
 
   const layer = join(layersDir, LAYER);
@@ -38,13 +40,13 @@ export async function cnbBuild(args: string[], buildpackDir: string, log: Log): 
     log.step("Reusing the cached nginx, pgbouncer and stunnel layer");
     for (const a of artifacts) log.detail(`${a.name} ${a.version}: unchanged`);
     const { scripts } = layOutRuntime(join(buildpackDir, "runtime"), appDir, log);
-    checkRunConfig(appDir, layer, envDir, scripts, log);
+    checkRunConfig(appDir, layer, envDir, scripts, arch, log);
   } else {
     if (restored !== null) log.step("The pinned artifacts changed: rebuilding the layer");
     rmSync(layer, { recursive: true, force: true });
     mkdirSync(layer, { recursive: true });
     const downloads = join(layersDir, DOWNLOADS_LAYER);
-    await installRuntime({ buildpackDir, manifest, stack, config, envDir, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
+    await installRuntime({ buildpackDir, manifest, stack, arch, config, envDir, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
     // Downloads are only a cache between builds; they are not part of the image.
     writeFileSync(`${downloads}.toml`, formatLayerToml({ types: { launch: false, build: false, cache: true }, metadata: {} }));
   }

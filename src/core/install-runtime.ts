@@ -6,12 +6,14 @@ import { UserError } from "./errors";
 import { installArtifacts, Installed } from "./install";
 import { layOutRuntime } from "./layout";
 import { Log, elapsed } from "./log";
-import { Artifact, Manifest, selectArtifacts } from "./manifest";
+import { Arch, Artifact, Manifest, archOf, selectArtifacts } from "./manifest";
 
 export interface InstallRequest {
   buildpackDir: string;
   manifest: Manifest;
   stack: string;
+  /** The architecture the app runs on: the binaries' (the compile step's Node may differ). */
+  arch: Arch;
   config: BuildConfig;
   /** ENV_DIR (classic) or the platform's env/ (CNB): the config vars the dynos will run with. */
   envDir: string | undefined;
@@ -23,13 +25,21 @@ export interface InstallRequest {
   log: Log;
 }
 
-/** What a slug runs with on `stack`: nginx, pgbouncer and stunnel, versions as the config vars ask. */
-export function runtimeArtifacts(manifest: Manifest, stack: string, config: BuildConfig): Artifact[] {
-  return selectArtifacts(manifest, stack, {
-    nginx: config.NGINX_VERSION,
-    pgbouncer: config.PGBOUNCER_VERSION,
-    stunnel: config.STUNNEL_VERSION,
-  }).filter((a) => a.name !== "node");
+/** What a slug runs with on `stack` and `arch`: nginx, pgbouncer and stunnel, versions as the config vars ask. */
+export function runtimeArtifacts(manifest: Manifest, stack: string, arch: Arch, config: BuildConfig): Artifact[] {
+  return selectArtifacts(
+    manifest,
+    stack,
+    { nginx: config.NGINX_VERSION, pgbouncer: config.PGBOUNCER_VERSION, stunnel: config.STUNNEL_VERSION },
+    arch,
+  ).filter((a) => a.name !== "node");
+}
+
+/** The architecture a front end was given (CNB_TARGET_ARCH) or runs on (Node's process.arch). */
+export function targetArch(name: string, source: string): Arch {
+  const arch = archOf(name);
+  if (!arch) throw new UserError(`${source} is ${JSON.stringify(name)}, an architecture this buildpack has no binaries for`, "Build for amd64 or arm64.");
+  return arch;
 }
 
 /**
@@ -40,10 +50,10 @@ export async function installRuntime(req: InstallRequest): Promise<Installed[]> 
   const started = Date.now();
   const { log } = req;
   const { manifest } = req;
-  const artifacts = runtimeArtifacts(manifest, req.stack, req.config);
+  const artifacts = runtimeArtifacts(manifest, req.stack, req.arch, req.config);
   const baseUrl = vendorBaseUrl(req.config, manifest.baseUrl);
 
-  log.step(`Installing nginx, pgbouncer and stunnel for ${req.stack}`);
+  log.step(`Installing nginx, pgbouncer and stunnel for ${req.stack}${req.arch === "amd64" ? "" : ` (${req.arch})`}`);
   // What this build put into the app (the nginx -t run creates logs/nginx), taken back if a later
   // step fails: a failed build leaves the directories as it found them.
   const placed = [req.vendorDir, ...["bin", ".profile.d", "logs"].map((d) => join(req.appDir, d))].filter((d) => !existsSync(d));
@@ -53,7 +63,7 @@ export async function installRuntime(req: InstallRequest): Promise<Installed[]> 
     const { scripts, written } = layOutRuntime(join(req.buildpackDir, "runtime"), req.appDir, log);
     placed.push(...written);
     log.detail(scripts.join(", "));
-    checkRunConfig(req.appDir, req.vendorDir, req.envDir, scripts, log);
+    checkRunConfig(req.appDir, req.vendorDir, req.envDir, scripts, req.arch, log);
     log.step(`Done in ${elapsed(started)}`);
     return installed;
   } catch (e) {
@@ -90,7 +100,7 @@ async function placeArtifacts(req: InstallRequest, manifest: Manifest, artifacts
  * config/pgbouncer.ini, and the rendered nginx config with `nginx -t`. Boot checks them again:
  * config vars change without a build.
  */
-export function checkRunConfig(appDir: string, vendorDir: string, envDir: string | undefined, installed: string[], log: Log): void {
+export function checkRunConfig(appDir: string, vendorDir: string, envDir: string | undefined, installed: string[], arch: Arch, log: Log): void {
   // Ours only: an app's own script of the same name (kept, with a warning) knows no --check-config.
   const scripts = ["bin/start-nginx", "bin/start-pgbouncer"].filter((s) => installed.includes(s));
   if (scripts.length === 0) return;
@@ -100,7 +110,15 @@ export function checkRunConfig(appDir: string, vendorDir: string, envDir: string
     const r = spawnSync("bash", [join(appDir, script), "--check-config", ...(envDir ? [envDir] : [])], {
       cwd: appDir,
       encoding: "utf8",
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: appDir, PORT: "5000", TMPDIR: process.env.TMPDIR ?? "/tmp", NGINX_PGBOUNCER_VENDOR: vendorDir },
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: appDir,
+        PORT: "5000",
+        TMPDIR: process.env.TMPDIR ?? "/tmp",
+        NGINX_PGBOUNCER_VENDOR: vendorDir,
+        // Binaries for another architecture than this build machine's cannot run nginx -t here.
+        ...(archOf(process.arch) === arch ? {} : { NGINX_PGBOUNCER_FOREIGN_ARCH: arch }),
+      },
     });
     if (r.status !== 0) {
       throw new UserError(`the app's configuration would not boot:\n${(r.stdout + r.stderr).trim()}`, "Fix what the lines above name (heroku config:set, config/pgbouncer.ini or config/nginx.conf.erb) and build again.");

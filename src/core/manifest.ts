@@ -8,6 +8,20 @@ export type Stack = (typeof SUPPORTED_STACKS)[number];
 /** What a build with no or an unknown STACK is told (bin/lib/find-node.sh says it too). */
 export const STACK_HINT = `Supported stacks: ${SUPPORTED_STACKS.join(", ")}.`;
 
+/**
+ * CPU architectures, named as CNB names them (CNB_TARGET_ARCH), and the artifact platform of each.
+ * Heroku's classic builds are amd64; heroku/builder:24 and :26 are also arm64.
+ */
+export const ARCH_PLATFORMS = { amd64: "linux-x64", arm64: "linux-arm64" } as const;
+export type Arch = keyof typeof ARCH_PLATFORMS;
+
+/** An architecture from CNB_TARGET_ARCH, `uname -m` or Node's process.arch; undefined if not ours. */
+export function archOf(name: string): Arch | undefined {
+  if (["amd64", "x86_64", "x64"].includes(name)) return "amd64";
+  if (["arm64", "aarch64"].includes(name)) return "arm64";
+  return undefined;
+}
+
 /** Components the compile step installs; node is only for the compile step itself. */
 export const COMPONENTS = ["nginx", "pgbouncer", "stunnel", "node"] as const;
 export type Component = (typeof COMPONENTS)[number];
@@ -129,10 +143,12 @@ export function validateManifest(raw: unknown): Manifest {
     if (sbom !== undefined && (typeof sbom !== "string" || sbom === "" || sbom.includes("/"))) fail(where, `"sbom" must be a file name at the artifact's root`);
     const size = o.size;
     if (typeof size !== "number" || !Number.isInteger(size) || size <= 0) fail(where, `"size" must be a positive integer`);
+    const platform = str(o, "platform", where);
+    if (!(Object.values(ARCH_PLATFORMS) as string[]).includes(platform)) fail(where, `"platform" must be one of ${Object.values(ARCH_PLATFORMS).join(", ")}`);
     return {
       name: name as Component,
       version,
-      platform: str(o, "platform", where),
+      platform,
       file,
       sha256,
       size,
@@ -190,21 +206,28 @@ export function isStack(s: string): s is Stack {
   return (SUPPORTED_STACKS as readonly string[]).includes(s);
 }
 
+/** Where an architecture is served, for the error of a build where it is not. */
+export function archHint(manifest: Manifest, arch: Arch): string {
+  const served = SUPPORTED_STACKS.filter((s) => manifest.stacks[s].some((f) => manifest.artifacts.find((x) => x.file === f)?.platform === ARCH_PLATFORMS[arch]));
+  return `${arch} builds are supported on ${served.join(", ") || "no stack"}.`;
+}
+
 /** Version preferences from config vars: component -> semver range. Absent means newest. */
 export type VersionRanges = Partial<Record<Component, string>>;
 
 /**
- * The artifacts a stack installs: for each component, the newest pinned version that satisfies the
- * user's range. A range nothing satisfies is an error that lists what there is.
+ * The artifacts a stack installs on an architecture: for each component, the newest pinned version
+ * that satisfies the user's range. A range nothing satisfies is an error that lists what there is.
  */
-export function selectArtifacts(manifest: Manifest, stack: string, ranges: VersionRanges = {}): Artifact[] {
+export function selectArtifacts(manifest: Manifest, stack: string, ranges: VersionRanges = {}, arch: Arch = "amd64"): Artifact[] {
   if (!stack) throw new UserError("STACK is not set", STACK_HINT);
   if (!isStack(stack)) throw new UserError(`stack "${stack}" is not supported`, STACK_HINT);
   const available = manifest.stacks[stack].map((f) => {
     const a = manifest.artifacts.find((x) => x.file === f);
     if (!a) throw new UserError(`vendor-manifest.json: stacks.${stack} names ${f}, which no artifact has`);
     return a;
-  });
+  }).filter((a) => a.platform === ARCH_PLATFORMS[arch]);
+  if (!available.some((a) => a.name === "nginx")) throw new UserError(`${stack} has no ${arch} binaries here`, archHint(manifest, arch));
   const chosen: Artifact[] = [];
   for (const component of COMPONENTS) {
     const candidates = available.filter((a) => a.name === component);

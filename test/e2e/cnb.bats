@@ -100,3 +100,29 @@ PY
   run cat "$CNB_WORK/layers/nginx-pgbouncer.toml"
   assert_line "\"nginx.sha256\" = \"$sha\""
 }
+
+@test "CNB on arm64 (heroku/builder:24's arm64 image): the arm64 binaries go in the layer and run; Ubuntu 22.04 on arm64 is refused" {
+  local app="$CNB_WORK/app-arm64" layers="$CNB_WORK/layers-arm64"
+  cp -r "$CNB_WORK/app" "$app"
+  rm -rf "${app:?}/bin" "${app:?}/vendor" "${app:?}/logs"
+  TARGET_ARCH=arm64 run lifecycle build "$CNB_WORK/bp" "$app" "$layers" "$CNB_WORK/platform"
+  assert_success
+  assert_line "-----> Installing nginx, pgbouncer and stunnel for heroku-24 (arm64)"
+  assert_line --partial "nginx -t: skipped: the arm64 nginx does not run on this build machine"
+  run cat "$layers/nginx-pgbouncer.toml"
+  assert_line '"arch" = "arm64"'
+  local b
+  for b in nginx/bin/nginx pgbouncer/bin/pgbouncer stunnel/bin/stunnel; do
+    run file -b "$layers/nginx-pgbouncer/$b"
+    assert_output --partial "ARM aarch64"
+  done
+  # The layer's binaries run (under qemu here, natively on an arm64 machine).
+  run qemu-aarch64-static "$layers/nginx-pgbouncer/nginx/bin/nginx" -v
+  assert_output --partial "nginx version: nginx/"
+  run qemu-aarch64-static "$layers/nginx-pgbouncer/pgbouncer/bin/pgbouncer" --version
+  assert_output --partial "PgBouncer"
+  # heroku/builder:22 has no arm64 image, and buildpack.toml does not claim one.
+  TARGET_ARCH=arm64 TARGET_DISTRO_VERSION=22.04 run lifecycle build "$CNB_WORK/bp" "$app" "$CNB_WORK/layers-arm64-22" "$CNB_WORK/platform"
+  assert_failure
+  assert_output --partial "does not support linux/arm64 ubuntu 22.04"
+}

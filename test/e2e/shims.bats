@@ -2,6 +2,8 @@
 # bin/detect and bin/release, classic and CNB.
 load ../support/helpers
 
+teardown() { mirror::stop; }
+
 @test "classic detect passes for any app and names the buildpack" {
   run "$REPO/bin/detect" "$BATS_TEST_TMPDIR"
   assert_success
@@ -31,4 +33,31 @@ load ../support/helpers
   run "$REPO/bin/compile"
   assert_failure
   assert_output --partial "Usage: bin/compile BUILD_DIR CACHE_DIR"
+}
+
+# on_machine ARCH CMD...: CMD with `uname -m` saying ARCH and no Node on PATH.
+on_machine() {
+  local tools="$BATS_TEST_TMPDIR/tools-$1" f
+  mkdir -p "$tools"
+  for f in /usr/local/bin/* /usr/bin/* /bin/*; do
+    case ${f##*/} in node | nodejs | npm | npx | corepack | uname) ;; *) ln -sf "$f" "$tools/" 2>/dev/null || true ;; esac
+  done
+  printf '#!/bin/sh\n[ "$1" = -m ] && echo %s || exec /usr/bin/uname "$@"\n' "$1" >"$tools/uname"
+  chmod +x "$tools/uname"
+  PATH=$tools "${@:2}"
+}
+
+@test "an arm64 build machine fetches the arm64 Node on heroku-24, and is told where arm64 is served on heroku-22" {
+  mirror::start "$REPO/dist/vendor" "$BATS_TEST_TMPDIR"
+  mkdir -p "$BATS_TEST_TMPDIR/env" "$BATS_TEST_TMPDIR/cache"
+  echo "$MIRROR_URL" >"$BATS_TEST_TMPDIR/env/BUILDPACK_VENDOR_URL"
+  BP_DIR=$REPO run on_machine aarch64 bash -c '. "$BP_DIR/bin/lib/find-node.sh"; find_node "$@"' _ heroku-24 "$BATS_TEST_TMPDIR/cache" "$BATS_TEST_TMPDIR/env"
+  assert_success
+  assert_line --regexp '/compile-node/node-22\.[0-9.]+-linux-arm64/bin/node$'
+  run file -b "${lines[-1]}"
+  assert_output --partial "ARM aarch64"
+  BP_DIR=$REPO run on_machine aarch64 bash -c '. "$BP_DIR/bin/lib/find-node.sh"; find_node "$@"' _ heroku-22 "$BATS_TEST_TMPDIR/cache" "$BATS_TEST_TMPDIR/env"
+  assert_failure
+  assert_output " !     Error: heroku-22 has no arm64 binaries here
+ !     arm64 builds are supported on heroku-24, heroku-26."
 }

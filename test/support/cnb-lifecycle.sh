@@ -16,12 +16,34 @@
 #     default); processes of API >= 0.9 run without a shell, so profile.d is not sourced; the
 #     Procfile buildpack's processes are `bash -c ENTRY` in the app dir.
 #
+#   buildpack.md "Targets": a buildpack whose buildpack.toml declares [[targets]] runs only on a
+#     target it lists (os, arch, and a distro name and version when it lists distros).
+#
 #   cnb-lifecycle.sh build BUILDPACK APP LAYERS PLATFORM   (a previous LAYERS is restored as above)
+#   The target is linux/amd64 Ubuntu 24.04 unless TARGET_ARCH or TARGET_DISTRO_VERSION say otherwise.
 #   cnb-lifecycle.sh launch APP LAYERS ENTRY...            (runs ENTRY as `bash -c`, env applied)
 set -euo pipefail
 
 target_env() {
-  export CNB_TARGET_OS=linux CNB_TARGET_ARCH=amd64 CNB_TARGET_DISTRO_NAME=ubuntu CNB_TARGET_DISTRO_VERSION=24.04
+  export CNB_TARGET_OS=linux CNB_TARGET_ARCH=${TARGET_ARCH:-amd64} CNB_TARGET_DISTRO_NAME=ubuntu \
+    CNB_TARGET_DISTRO_VERSION=${TARGET_DISTRO_VERSION:-24.04}
+}
+
+# check_target BUILDPACK: the target is one buildpack.toml lists (flat [[targets]] tables, as ours).
+check_target() {
+  awk -v os="$CNB_TARGET_OS" -v arch="$CNB_TARGET_ARCH" -v dn="$CNB_TARGET_DISTRO_NAME" -v dv="$CNB_TARGET_DISTRO_VERSION" '
+    function done_target() { if (in_t && t_os == os && t_arch == arch && (!distros || d_ok)) ok = 1 }
+    /^\[\[targets\]\]/ { done_target(); in_t = 1; t_os = ""; t_arch = ""; distros = 0; d_ok = 0; next }
+    /^\[\[targets\.distros\]\]/ { distros = 1; d_name = ""; next }
+    /^\[/ { done_target(); in_t = 0; next }
+    in_t && /^os *=/ { gsub(/[" ]/, "", $0); sub(/^os=/, ""); t_os = $0 }
+    in_t && /^arch *=/ { gsub(/[" ]/, "", $0); sub(/^arch=/, ""); t_arch = $0 }
+    in_t && /^name *=/ { gsub(/[" ]/, "", $0); sub(/^name=/, ""); d_name = $0 }
+    in_t && /^version *=/ { gsub(/[" ]/, "", $0); sub(/^version=/, ""); if (d_name == dn && $0 == dv) d_ok = 1 }
+    END { done_target(); exit !ok }' "$1/buildpack.toml" || {
+    echo "lifecycle: the buildpack does not support $CNB_TARGET_OS/$CNB_TARGET_ARCH $CNB_TARGET_DISTRO_NAME $CNB_TARGET_DISTRO_VERSION" >&2
+    return 1
+  }
 }
 
 restore_layers() { # the analyzer and restorer's view of a previous build's layers dir
@@ -57,6 +79,7 @@ check_layer_tomls() {
 build() {
   local bp=$1 app=$2 layers=$3 platform=$4 status=0
   target_env
+  check_target "$bp"
   mkdir -p "$platform/env"
   restore_layers "$layers"
   local plan_dir

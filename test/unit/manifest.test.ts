@@ -2,7 +2,8 @@ import { strict as assert } from "assert";
 import { readFileSync } from "fs";
 import { join } from "path";
 import { test } from "node:test";
-import { Manifest, SUPPORTED_STACKS, selectArtifacts, validateManifest } from "../../src/core/manifest";
+import { Manifest, SUPPORTED_STACKS, archOf, selectArtifacts, validateManifest } from "../../src/core/manifest";
+import { nodePinsScript } from "../../src/core/node-pins";
 import { UserError } from "../../src/core/errors";
 
 const root = join(process.cwd());
@@ -62,4 +63,38 @@ test("schema errors name the place", () => {
   const r4 = raw();
   r4.stacks["heroku-22"] = r4.stacks["heroku-22"].filter((f: string) => !f.startsWith("pgbouncer"));
   assert.throws(() => selectArtifacts(validateManifest(r4), "heroku-22"), /no pgbouncer artifact for heroku-22/);
+});
+
+test("arm64: heroku-24 and heroku-26 get the linux-arm64 binaries and Node; other stacks say where arm64 is served", () => {
+  const m = validateManifest(raw());
+  for (const s of ["heroku-24", "heroku-26"]) {
+    const picked = selectArtifacts(m, s, {}, "arm64");
+    assert.deepEqual(picked.map((a) => `${a.name} ${a.platform}`).sort(), ["nginx linux-arm64", "node linux-arm64", "pgbouncer linux-arm64", "stunnel linux-arm64"]);
+    assert.ok(selectArtifacts(m, s).every((a) => a.platform === "linux-x64"), `${s} amd64 stays x64`);
+  }
+  assert.throws(
+    () => selectArtifacts(m, "heroku-22", {}, "arm64"),
+    (e: UserError) => e.message === "heroku-22 has no arm64 binaries here" && e.hint === "arm64 builds are supported on heroku-24, heroku-26.",
+  );
+});
+
+test("architecture names: CNB's, uname -m's and Node's; a platform the manifest does not know is refused", () => {
+  assert.equal(archOf("amd64"), "amd64");
+  assert.equal(archOf("x86_64"), "amd64");
+  assert.equal(archOf("x64"), "amd64");
+  assert.equal(archOf("aarch64"), "arm64");
+  assert.equal(archOf("arm64"), "arm64");
+  assert.equal(archOf("riscv64"), undefined);
+  const r = raw();
+  r.artifacts[0].platform = "linux-riscv64";
+  assert.throws(() => validateManifest(r), /"platform" must be one of linux-x64, linux-arm64/);
+});
+
+test("node pins: one per stack and build machine architecture, none where there is no Node", () => {
+  const pins = nodePinsScript(validateManifest(raw()));
+  assert.match(pins, /^NODE_PIN_heroku_24_amd64='node-22\.[0-9.]+-linux-x64\.tar\.gz [0-9a-f]{64} [0-9]+'$/m);
+  assert.match(pins, /^NODE_PIN_heroku_24_arm64='node-22\.[0-9.]+-linux-arm64\.tar\.gz [0-9a-f]{64} [0-9]+'$/m);
+  assert.match(pins, /^NODE_PIN_cedar_14_amd64='node-16\./m);
+  assert.doesNotMatch(pins, /^NODE_PIN_heroku_22_arm64=/m);
+  assert.match(pins, /^NODE_PINS_ARM64_HINT='arm64 builds are supported on heroku-24, heroku-26\.'$/m);
 });
