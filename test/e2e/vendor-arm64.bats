@@ -93,6 +93,41 @@ CONF
   kill "$upstream"
 }
 
+# start_arm_nginx SERVER [HTTP]: the arm64 nginx as the dyno user, one server holding SERVER on
+# $PORT, HTTP at the http level (vendor.bats's start_nginx, under qemu).
+start_arm_nginx() {
+  PORT=$("$REPO/test/support/free-port.sh")
+  cat >"$AWORK/t.conf" <<CONF
+daemon off; worker_processes 1; pid $AWORK/t.pid; error_log stderr;
+events { worker_connections 64; }
+http { access_log off; client_body_temp_path $AWORK/cb; proxy_temp_path $AWORK/px; ${2:-}
+  server { listen 127.0.0.1:$PORT; $1 } }
+CONF
+  chown "$DYNO_USER" "$AWORK/t.conf"
+  arm nginx/bin/nginx -p "$AWORK/" -c "$AWORK/t.conf" 2>>"$BATS_TEST_TMPDIR/nginx.err" &
+  wait_port "$PORT" || fail "arm64 nginx did not listen"
+}
+
+# The same requests as vendor.bats's for our nginx security backports: the arm64 build carries them.
+@test "arm64 nginx: the backports of CVE-2026-42945, CVE-2026-9256 and CVE-2026-42533 answer as on x64" {
+  local spaces plus
+  start_arm_nginx 'location / { rewrite ^(.*) /new?c=1; set $myvar $1; return 200 "[$myvar]"; }'
+  spaces=$(printf '%%20%.0s' $(seq 300))
+  run curl -sS "http://127.0.0.1:$PORT/a$spaces"
+  assert_output "[/a$(printf ' %.0s' $(seq 300))]"
+  pkill -KILL -u "$DYNO_USER" || true
+  start_arm_nginx 'location /r/ { rewrite ^/r/((.*))$ http://127.0.0.1:8080/$1$2 redirect; return 200 foo; }'
+  plus=$(printf '+%.0s' $(seq 200))
+  run curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$PORT/r/$plus"
+  assert_output "302 http://127.0.0.1:8080/$plus$plus"
+  pkill -KILL -u "$DYNO_USER" || true
+  start_arm_nginx 'location ~ (?<bar>[0-9]*)[a-z]*$ { return 200 "[$1:$foo]"; }' 'map $uri $foo { ~^/(?<bar>[0-9]).*$ $bar; }'
+  run curl -sS "http://127.0.0.1:$PORT/1234abcd"
+  assert_output --regexp '^\[[0-9]*:1\]$'
+  run grep -c 'worker process .* exited on signal' "$BATS_TEST_TMPDIR/nginx.err"
+  assert_output 0
+}
+
 # pooler_ini MODE: pgbouncer's config pooling the test database, over its own TLS (native) or to
 # stunnel's socket (stunnel).
 pooler_ini() {
@@ -172,4 +207,17 @@ ignores_term_stops_on_int() {
   assert_output --partial "ARM aarch64"
   need=$(aarch64-linux-gnu-objdump -T "$d/bin/node" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n1)
   [[ $(printf '%s\n2.39\n' "$need" | sort -V | tail -n1) == 2.39 ]] || fail "node needs glibc $need"
+}
+
+@test "arm64 stunnel stopped while its connections close: 100 rounds each of SIGINT and SIGTERM end by exit 0" {
+  # vendor.bats's race for our patch 0003, with the arm64 binary run by qemu (exec'd: the signals
+  # reach it).
+  printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$QEMU" "$AWORK/stunnel/bin/stunnel" >"$AWORK/stunnel-qemu"
+  chmod 0755 "$AWORK/stunnel-qemu"
+  local sig
+  for sig in INT TERM; do
+    run dyno::as_user python3 "$REPO/test/support/stunnel-stop-race.py" "$AWORK/stunnel-qemu" 100 "$sig"
+    assert_success
+    assert_output --partial "100 of 100 rounds clean"
+  done
 }
