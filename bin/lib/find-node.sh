@@ -28,8 +28,13 @@ vendor_base_url() {
 }
 
 # build_arch: this machine's architecture as the manifest names it (the Node fetched must run
-# here, whatever the binaries are for).
-build_arch() { case $(uname -m) in x86_64) echo amd64 ;; aarch64 | arm64) echo arm64 ;; *) uname -m ;; esac; }
+# here, whatever the binaries are for); node-pins.sh, sourced first, holds the names.
+build_arch() {
+  local machine name
+  machine=$(uname -m)
+  name="NODE_PINS_ARCH_${machine//[^A-Za-z0-9]/_}"
+  printf '%s\n' "${!name:-$machine}"
+}
 
 # fetch_pinned_node STACK CACHE_DIR ENV_DIR: prints the path of the pinned node binary.
 fetch_pinned_node() {

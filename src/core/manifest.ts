@@ -15,11 +15,12 @@ export const STACK_HINT = `Supported stacks: ${SUPPORTED_STACKS.join(", ")}.`;
 export const ARCH_PLATFORMS = { amd64: "linux-x64", arm64: "linux-arm64" } as const;
 export type Arch = keyof typeof ARCH_PLATFORMS;
 
-/** An architecture from CNB_TARGET_ARCH, `uname -m` or Node's process.arch; undefined if not ours. */
+/** What CNB_TARGET_ARCH, `uname -m` and Node's process.arch call each architecture. */
+export const ARCH_NAMES: Record<Arch, readonly string[]> = { amd64: ["amd64", "x86_64", "x64"], arm64: ["arm64", "aarch64"] };
+
+/** An architecture from one of its names (ARCH_NAMES); undefined if not ours. */
 export function archOf(name: string): Arch | undefined {
-  if (["amd64", "x86_64", "x64"].includes(name)) return "amd64";
-  if (["arm64", "aarch64"].includes(name)) return "arm64";
-  return undefined;
+  return (Object.keys(ARCH_NAMES) as Arch[]).find((a) => ARCH_NAMES[a].includes(name));
 }
 
 /** Components the compile step installs; node is only for the compile step itself. */

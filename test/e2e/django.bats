@@ -33,8 +33,7 @@ django_slug() {
 }
 
 wait_for_log() { # wait_for_log TEXT: until the dyno's log shows TEXT (10 s)
-  local i
-  for i in $(seq 100); do grep -q "$1" "$DYNO_LOG" && return 0; sleep 0.1; done
+  for _ in $(seq 100); do grep -q "$1" "$DYNO_LOG" && return 0; sleep 0.1; done
   return 1
 }
 
@@ -59,8 +58,8 @@ exercise_web() { # exercise_web SERVER STACK
   [[ $(json_field via <<<"$body") =~ ^/db1\?host=/tmp/pgbouncer\.[A-Za-z0-9]+\&port=6000$ ]] || fail "DATABASE_URL not rewritten: $body"
   [[ $(json_field connected_to <<<"$body") == /tmp/pgbouncer.* ]] || fail "Django did not connect to the socket: $body"
   # CONN_MAX_AGE=0: a new client connection per request, but the pool keeps the server ones.
-  local i backends
-  backends=$(for i in $(seq 20); do curl -fsS "http://127.0.0.1:$PORT/db" | json_field backend; done | sort -u | wc -l)
+  local backends
+  backends=$(for _ in $(seq 20); do curl -fsS "http://127.0.0.1:$PORT/db" | json_field backend; done | sort -u | wc -l)
   ((backends <= 2)) || fail "20 requests used $backends server connections"
   # 60 concurrent slow requests all succeed.
   local ok
@@ -115,10 +114,9 @@ exercise_web() { # exercise_web SERVER STACK
 
 @test "gunicorn: requests in flight at the SIGTERM, which then query the database, all get their 200" {
   boot gunicorn heroku-24
-  local i
   # As many as gunicorn has workers (4): a request still queued in the socket's backlog when the
   # app stops accepting has not reached the app, and no app server can answer it.
-  for i in $(seq 4); do
+  for _ in $(seq 4); do
     curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/slow?s=2" >>"$TEST_WORK/inflight.codes" &
   done
   sleep 0.7
@@ -159,11 +157,11 @@ for _ in range(100):
 
 @test "PostgreSQL restarted while the dyno runs: the pool reconnects, no dyno restart" {
   boot gunicorn heroku-24
-  local before after i ok=0
+  local before after ok=0
   before=$(curl -fsS "http://127.0.0.1:$PORT/db" | json_field backend)
   "$REPO/test/support/pg.sh" stop "$PG_DIR"
   "$REPO/test/support/pg.sh" start "$PG_DIR" "$PG_PORT" >/dev/null
-  for i in $(seq 100); do
+  for _ in $(seq 100); do
     if after=$(curl -fsS "http://127.0.0.1:$PORT/db" 2>/dev/null | json_field backend); then ok=1; break; fi
     sleep 0.1
   done

@@ -30,6 +30,10 @@ teardown_file() {
 
 teardown() { pkill -KILL -u "$DYNO_USER" 2>/dev/null || true; }
 
+load ../support/nginx-cves
+# shellcheck disable=SC2034 # read by test/support/nginx-cves.bash
+setup() { NGINX_WORK=$AWORK NGINX_CMD=("$QEMU" "$AWORK/nginx/bin/nginx"); }
+
 # arm BINARY ARGS...: an arm64 binary of the artifacts, as the dyno user, under qemu.
 arm() { dyno::as_user "$QEMU" "$AWORK/$1" "${@:2}"; }
 
@@ -53,7 +57,8 @@ wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/n
 
 @test "arm64: nginx -V matches the x64 build's configure arguments; nginx -t passes; a request is served, and SIGTERM finishes the one in flight" {
   local x64 arm port up
-  x64=$(tar -xzOf "$REPO"/dist/vendor/nginx-*-linux-x64.tar.gz ./bin/nginx >"$BATS_TEST_TMPDIR/nginx-x64" && chmod +x "$BATS_TEST_TMPDIR/nginx-x64" && "$BATS_TEST_TMPDIR/nginx-x64" -V 2>&1 | sed -n 's/^configure arguments: //p')
+  tar -xzf "$REPO"/dist/vendor/nginx-*-linux-x64.tar.gz -C "$BATS_TEST_TMPDIR" ./bin/nginx
+  x64=$("$BATS_TEST_TMPDIR/bin/nginx" -V 2>&1 | sed -n 's/^configure arguments: //p')
   arm=$(arm nginx/bin/nginx -V 2>&1 | sed -n 's/^configure arguments: //p')
   # The same build but for the option that names the target machine.
   assert_equal "${arm/--crossbuild=Linux::aarch64 /}" "$x64"
@@ -93,39 +98,13 @@ CONF
   kill "$upstream"
 }
 
-# start_arm_nginx SERVER [HTTP]: the arm64 nginx as the dyno user, one server holding SERVER on
-# $PORT, HTTP at the http level (vendor.bats's start_nginx, under qemu).
-start_arm_nginx() {
-  PORT=$("$REPO/test/support/free-port.sh")
-  cat >"$AWORK/t.conf" <<CONF
-daemon off; worker_processes 1; pid $AWORK/t.pid; error_log stderr;
-events { worker_connections 64; }
-http { access_log off; client_body_temp_path $AWORK/cb; proxy_temp_path $AWORK/px; ${2:-}
-  server { listen 127.0.0.1:$PORT; $1 } }
-CONF
-  chown "$DYNO_USER" "$AWORK/t.conf"
-  arm nginx/bin/nginx -p "$AWORK/" -c "$AWORK/t.conf" 2>>"$BATS_TEST_TMPDIR/nginx.err" &
-  wait_port "$PORT" || fail "arm64 nginx did not listen"
-}
-
-# The same requests as vendor.bats's for our nginx security backports: the arm64 build carries them.
+# The requests of test/support/nginx-cves.bash, against the arm64 build: it carries the backports.
 @test "arm64 nginx: the backports of CVE-2026-42945, CVE-2026-9256 and CVE-2026-42533 answer as on x64" {
-  local spaces plus
-  start_arm_nginx 'location / { rewrite ^(.*) /new?c=1; set $myvar $1; return 200 "[$myvar]"; }'
-  spaces=$(printf '%%20%.0s' $(seq 300))
-  run curl -sS "http://127.0.0.1:$PORT/a$spaces"
-  assert_output "[/a$(printf ' %.0s' $(seq 300))]"
+  nginx_cves::cve_2026_42945
   pkill -KILL -u "$DYNO_USER" || true
-  start_arm_nginx 'location /r/ { rewrite ^/r/((.*))$ http://127.0.0.1:8080/$1$2 redirect; return 200 foo; }'
-  plus=$(printf '+%.0s' $(seq 200))
-  run curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$PORT/r/$plus"
-  assert_output "302 http://127.0.0.1:8080/$plus$plus"
+  nginx_cves::cve_2026_9256
   pkill -KILL -u "$DYNO_USER" || true
-  start_arm_nginx 'location ~ (?<bar>[0-9]*)[a-z]*$ { return 200 "[$1:$foo]"; }' 'map $uri $foo { ~^/(?<bar>[0-9]).*$ $bar; }'
-  run curl -sS "http://127.0.0.1:$PORT/1234abcd"
-  assert_output --regexp '^\[[0-9]*:1\]$'
-  run grep -c 'worker process .* exited on signal' "$BATS_TEST_TMPDIR/nginx.err"
-  assert_output 0
+  nginx_cves::cve_2026_42533
 }
 
 # pooler_ini MODE: pgbouncer's config pooling the test database, over its own TLS (native) or to

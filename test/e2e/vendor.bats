@@ -17,6 +17,10 @@ setup_file() {
   export VWORK
 }
 
+load ../support/nginx-cves
+# shellcheck disable=SC2034 # read by test/support/nginx-cves.bash
+setup() { NGINX_WORK=$VWORK NGINX_CMD=("$VWORK/nginx/bin/nginx"); }
+
 teardown_file() { rm -rf "$VWORK"; }
 
 teardown() { pkill -KILL -u "$DYNO_USER" 2>/dev/null || true; }
@@ -77,7 +81,6 @@ http { access_log off; client_body_temp_path $VWORK/cb; proxy_temp_path $VWORK/p
 CONF
   chown "$DYNO_USER" "$VWORK/nginx.conf"
   dyno::as_user "$VWORK/nginx/bin/nginx" -p "$VWORK/" -c "$VWORK/nginx.conf" &
-  local i
   until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.05; done
   curl -s "http://127.0.0.1:$port/" >"$BATS_TEST_TMPDIR/inflight" &
   local c=$!
@@ -86,7 +89,7 @@ CONF
   wait "$c"
   kill "$upstream"
   assert_equal "$(cat "$BATS_TEST_TMPDIR/inflight")" "slow-ok"
-  for i in $(seq 40); do pgrep -u "$DYNO_USER" -x nginx >/dev/null || break; sleep 0.05; done
+  for _ in $(seq 40); do pgrep -u "$DYNO_USER" -x nginx >/dev/null || break; sleep 0.05; done
   run pgrep -u "$DYNO_USER" -x nginx
   assert_failure
 }
@@ -135,57 +138,17 @@ INI
   assert_output --partial "100 of 100 rounds clean"
 }
 
-# start_nginx SERVER [HTTP]: our nginx as the dyno user, one server block holding SERVER and
-# listening on $PORT, HTTP at the http level.
-start_nginx() {
-  PORT=$("$REPO/test/support/free-port.sh")
-  cat >"$VWORK/t.conf" <<CONF
-daemon off; worker_processes 1; pid $VWORK/t.pid; error_log stderr;
-events { worker_connections 64; }
-http { access_log off; client_body_temp_path $VWORK/cb; proxy_temp_path $VWORK/px; ${2:-}
-  server { listen 127.0.0.1:$PORT; $1 } }
-CONF
-  chown "$DYNO_USER" "$VWORK/t.conf"
-  dyno::as_user "$VWORK/nginx/bin/nginx" -p "$VWORK/" -c "$VWORK/t.conf" 2>"$BATS_TEST_TMPDIR/nginx.err" &
-  until (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do sleep 0.05; done
-}
-
-# The configurations of upstream's fix messages, with requests that reach the fixed code. Before
-# the fixes the copy overran its buffer: garbage or a worker crash instead of these answers.
+# The requests of test/support/nginx-cves.bash, against the x64 build.
 @test "nginx CVE-2026-42945: a capture used after a rewrite with arguments is neither escaped nor overrun" {
-  start_nginx 'location / { rewrite ^(.*) /new?c=1; set $myvar $1; return 200 "[$myvar]"; }'
-  local spaces
-  spaces=$(printf '%%20%.0s' $(seq 300))
-  run curl -sS "http://127.0.0.1:$PORT/a$spaces"
-  assert_output "[/a$(printf ' %.0s' $(seq 300))]"
-  run curl -sS "http://127.0.0.1:$PORT/x%3Fy"
-  assert_output "[/x?y]"
-  run grep -c 'worker process .* exited on signal' "$BATS_TEST_TMPDIR/nginx.err"
-  assert_output 0
+  nginx_cves::cve_2026_42945
 }
 
 @test "nginx CVE-2026-9256: overlapping captures in a redirect or its arguments are copied whole" {
-  start_nginx 'location /r/ { rewrite ^/r/((.*))$ http://127.0.0.1:8080/$1$2 redirect; return 200 foo; }
-    location /a/ { rewrite ^/a/((.*))$ http://127.0.0.1:8080/?$1$2; return 200 foo; }'
-  local plus
-  plus=$(printf '+%.0s' $(seq 200))
-  run curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$PORT/r/$plus"
-  assert_output "302 http://127.0.0.1:8080/$plus$plus"
-  # In arguments each capture is escaped: the copy is three times the match, which is what the
-  # unpatched buffer was not sized for.
-  run curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$PORT/a/$plus"
-  assert_output "302 http://127.0.0.1:8080/?$(printf '%%2B%.0s' $(seq 400))"
-  run grep -c 'worker process .* exited on signal' "$BATS_TEST_TMPDIR/nginx.err"
-  assert_output 0
+  nginx_cves::cve_2026_9256
 }
 
 @test "nginx CVE-2026-42533: a map regex that moves the captures mid-expression gives a clean string" {
-  start_nginx 'location ~ (?<bar>[0-9]*)[a-z]*$ { return 200 "[$1:$foo]"; }' \
-    'map $uri $foo { ~^/(?<bar>[0-9]).*$ $bar; }'
-  run curl -sS "http://127.0.0.1:$PORT/1234abcd"
-  assert_output --regexp '^\[[0-9]*:1\]$'
-  run grep -c 'worker process .* exited on signal' "$BATS_TEST_TMPDIR/nginx.err"
-  assert_output 0
+  nginx_cves::cve_2026_42533
 }
 
 @test "each binary carries its SBOM; nginx -V and the SBOM give the same configure arguments" {

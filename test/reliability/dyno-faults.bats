@@ -60,8 +60,8 @@ killed_ends_dyno() {
 # probe_new_connections FILE: new connections, one every 50 ms for 3 s, each outcome on a line:
 # an HTTP code, or "refused" (curl exit 7), or "curl-N" for any other failure.
 probe_new_connections() {
-  local i code rc
-  for i in $(seq 60); do
+  local code rc
+  for _ in $(seq 60); do
     rc=0
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/") || rc=$?
     case $rc in 0) echo "$code" ;; 7) echo refused ;; *) echo "curl-$rc" ;; esac
@@ -110,7 +110,7 @@ probe_new_connections() {
 
 @test "PostgreSQL restarted under load: the pool reconnects within 2 s of its return, nothing hangs, no dyno restart" {
   boot_web "$(slug heroku-24)"
-  local work=$BATS_TEST_TMPDIR i code=""
+  local work=$BATS_TEST_TMPDIR code=""
   wrk -t2 -c8 -d8s --timeout 10s "http://127.0.0.1:$PORT/db" >"$work/wrk.out" 2>&1 &
   local wrk_pid=$!
   sleep 2
@@ -119,7 +119,7 @@ probe_new_connections() {
   "$REPO/test/support/pg.sh" start "$PG_DIR" "$PG_PORT" >/dev/null
   local back ms
   back=$(now_ms)
-  for i in $(seq 100); do
+  for _ in $(seq 100); do
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$PORT/db") || true
     [[ $code == 200 ]] && break
     sleep 0.05

@@ -3,7 +3,7 @@
 load ../support/helpers
 
 setup() {
-  SCRIPT_NAME=test
+  SCRIPT_NAME="test"
   # shellcheck source=runtime/lib/erb.sh
   . "$REPO/runtime/lib/erb.sh"
   F="$BATS_TEST_TMPDIR/t.erb"

@@ -3,7 +3,7 @@
 load ../support/helpers
 
 setup() {
-  SCRIPT_NAME=test
+  SCRIPT_NAME="test"
   VENDOR_DIR=/nonexistent
   # shellcheck source=runtime/lib/common.sh
   . "$REPO/runtime/lib/common.sh"
