@@ -7,6 +7,8 @@
 # child; it never ends on its own. It asks nginx over 127.0.0.1:PORT in plain bash (no curl needed)
 # and leaves its own request and connection out of the figures.
 set -euo pipefail
+# shellcheck source=runtime/lib/nap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/nap.sh"
 port=$1 period=$2
 STATUS_PATH=/.nginx-pgbouncer/stub_status
 # The dyno's SIGTERM is not for us: start-nginx stops us with SIGHUP once nginx is gone (see
@@ -32,15 +34,13 @@ read_status() {
   STATUS=("${m[1]}" "${m[5]}" "${m[6]}" "${m[7]}" "${m[2]}" "${m[3]}" "${m[4]}")
 }
 
-pause() { sleep "$period" & wait $!; }
-
 if ! read_status 2>/dev/null; then
   echo "nginx-samples: no stub_status at 127.0.0.1:$port$STATUS_PATH: samples are off (an own config/nginx.conf.erb needs the location of the README's \"Seeing nginx\")" >&2
-  while :; do sleep 3600 & wait $!; done
+  while :; do nap 3600; done
 fi
 last=("${STATUS[@]}")
 while :; do
-  pause
+  nap "$period"
   read_status 2>/dev/null || continue
   # Our own request is in the counters, and our own connection is active and writing.
   printf 'sample#nginx.connections.active=%d sample#nginx.connections.reading=%d sample#nginx.connections.writing=%d sample#nginx.connections.waiting=%d count#nginx.requests=%d count#nginx.connections.dropped=%d\n' \

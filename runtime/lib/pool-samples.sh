@@ -5,19 +5,21 @@
 # Run by the pooler's start script as a supervised child; it never ends on its own. It reads the
 # admin console as the stats-only user over the private socket.
 set -euo pipefail
+# shellcheck source=runtime/lib/nap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/nap.sh"
 dir=$1 port=$2 period=$3 child=""
 # The dyno's SIGTERM is not for us (psql inherits the ignore): the start script stops us with
 # SIGHUP once the app is gone (see supervise.sh). Then at once, psql included: bash would otherwise
 # finish the query first, and a pgbouncer that is shutting down may never answer it.
 trap '' TERM
-trap '[[ -z $child ]] || kill -KILL "$child" 2>/dev/null; exit 0' HUP
+trap '[[ -z $child ]] || { kill -KILL "$child"; wait "$child"; } 2>/dev/null; exit 0' HUP
 
 if ! command -v psql >/dev/null; then
   echo "pool-samples: no psql on this stack: pool samples are off" >&2
-  while :; do sleep 3600 & wait $!; done
+  while :; do nap 3600; done
 fi
 while :; do
-  sleep "$period" & wait $!
+  nap "$period"
   PGCONNECT_TIMEOUT=5 psql "host=$dir port=$port dbname=pgbouncer user=pgbouncer_stats" -X -A -F ' ' \
     -c 'SHOW POOLS' >"$dir/pool-samples.out" 2>/dev/null & child=$!
   wait "$child" || { child=""; continue; }

@@ -107,13 +107,14 @@ reap() {
 }
 
 # start_ticker: the child that sends SIGUSR1 once a second (see the top). It ignores the dyno's
-# SIGTERM, ends when the script is gone, and runs nothing: it times out reading a pipe it holds
-# both ends of, so stopping it leaves no process behind.
+# SIGTERM, ends when the script is gone, and runs nothing (nap.sh), so stopping it leaves no
+# process behind.
 start_ticker() {
   trap 'TICKED=1' USR1
   (trap '' TERM INT
-    exec {tick}<> <(:)
-    while ! read -r -t 1 -u "$tick" _; do kill -USR1 "$$" 2>/dev/null || exit 0; done) >/dev/null 2>&1 {SAY_FD}>&- &
+    # shellcheck source=runtime/lib/nap.sh
+    . "$LIB_DIR/nap.sh"
+    while nap 1; do kill -USR1 "$$" 2>/dev/null || exit 0; done) >/dev/null 2>&1 {SAY_FD}>&- &
   TICKER=$!
 }
 stop_ticker() { [[ -z $TICKER ]] || { kill -KILL "$TICKER"; wait "$TICKER"; } 2>/dev/null || true; }

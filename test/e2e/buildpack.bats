@@ -169,6 +169,21 @@ pooled_query() { # pooled_query SLUG SCRIPT: one query through the pooler, as th
   assert_line --index 0 --regexp 'active=0 .*writing=0 '
 }
 
+@test "the samplers wait without a child process: stopped mid-wait, they leave nothing for PID 1 to reap" {
+  boot_web "$(slug heroku-24)" NGINX_SAMPLES=1 NGINX_SAMPLES_PERIOD=1 PGBOUNCER_STATS_PERIOD=1
+  # A `sleep` child is orphaned when its sampler stops, and a PID 1 that does not reap (this
+  # machine's, some containers') keeps it as a zombie. Only the query itself may run under them.
+  local samplers kids=""
+  for _ in $(seq 30); do
+    samplers=$(pgrep -d, -u "$DYNO_USER" -f 'lib/(pool|nginx)-samples\.sh') || fail "no sampler running"
+    kids+=$(ps --ppid "$samplers" -o pid=,stat=,comm=,args= | awk '$3 != "psql"')
+    sleep 0.1
+  done
+  dyno::stop
+  assert_equal "$kids" ""
+  assert_equal "$(ps -u "$DYNO_USER" -o pid=,stat=,args= || true)" ""
+}
+
 @test "bin/pgbouncer-console opens the running pooler's admin console, read-only; says so when none runs" {
   local s
   s=$(slug heroku-24)
