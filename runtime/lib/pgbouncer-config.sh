@@ -26,8 +26,8 @@ stunnel_section() {
   case $sslmode in
     verify-full) printf 'verifyChain = yes\nCAfile = %s\ncheckHost = %s\n' "$ca" "${url_parts[host]}" ;;
     verify-ca) printf 'verifyChain = yes\nCAfile = %s\n' "$ca" ;;
-    # Loaded, not used: without any CA stunnel logs "No trusted certificates found" as an error.
-    *) [[ ! -r $ca ]] || printf 'CAfile = %s\n' "$ca" ;;
+    # Otherwise no CA: it would go unused (our stunnel no longer calls its absence an error, and
+    # the system bundle costs about 2 MB of memory).
   esac
   [[ -n ${SETTING[ENABLE_STUNNEL_AMAZON_RDS_FIX]} ]] && printf 'options = NO_TICKET\n'
   printf '\n'
