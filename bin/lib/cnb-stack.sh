@@ -4,7 +4,6 @@
 # the Node pin and the artifacts are picked from the same answer.
 set -euo pipefail
 case "${CNB_TARGET_DISTRO_NAME:-}:${CNB_TARGET_DISTRO_VERSION:-}" in
-  ubuntu:20.04) echo heroku-20 ;;
   ubuntu:22.04) echo heroku-22 ;;
   ubuntu:24.04) echo heroku-24 ;;
   ubuntu:26.04) echo heroku-26 ;;
