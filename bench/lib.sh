@@ -19,6 +19,7 @@ trap bench_cleanup EXIT
 
 # bench_database: starts PostgreSQL; sets DATABASE_URL.
 bench_database() {
+  # shellcheck disable=SC2034 # read by the benches and dyno.sh's dyno::start
   DATABASE_URL=$("$REPO/test/support/pg.sh" start "$BENCH_WORK/pg" "$("$REPO/test/support/free-port.sh")")
 }
 
@@ -32,6 +33,7 @@ bench_app() {
   app::compile heroku-24 "$BENCH_WORK/src" "$BENCH_WORK/build" "$BENCH_WORK/cache" "$BENCH_WORK/env" >/dev/null
   APP=$BENCH_WORK/app
   app::slug "$BENCH_WORK/build" "$APP"
+  # shellcheck disable=SC2034 # read by dyno.sh's dyno::start and the benches
   PORT=$("$REPO/test/support/free-port.sh")
 }
 

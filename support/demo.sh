@@ -37,6 +37,7 @@ prepare_machine() {
 
 start_services() {
   rm -rf "$WORK/build" "$WORK/app" "$WORK/env" && mkdir -p "$WORK/env" && chmod 755 "$WORK"
+  # shellcheck disable=SC2034 # read by dyno.sh's dyno::start
   DATABASE_URL=$(test/support/pg.sh start "$WORK/pg" "$PG_PORT")
   mirror::start dist/vendor "$WORK" "$MIRROR_PORT"
 }

@@ -36,6 +36,7 @@ make_test_work() {
 start_dyno() {
   local slug=$1 command=$2
   shift 2
+  # shellcheck disable=SC2034 # read by dyno.sh's dyno::start and the tests
   PORT=$("$REPO/test/support/free-port.sh")
   dyno::start "$slug" "$TEST_WORK/dyno-$RANDOM.log" "$command" "$@"
 }
