@@ -179,6 +179,9 @@ build_nginx() {
     crossbuild=(--crossbuild="Linux::${CROSS%%-*}")
   fi
   # Temp paths sit directly under /tmp: nginx creates only the last component of each.
+  # No HTTP/2 (--with-http_v2_module): Heroku's router speaks HTTP/1.1 to a dyno, and
+  # heroku-buildpack-nginx never compiled it, so no app's config that works there uses it; its
+  # 1.30.7 advisories (CVE-2026-123007, CVE-2026-123633) are then not in the binary.
   # --with-debug in the one build (as Debian's nginx): bin/start-nginx-debug needs no second binary
   # (+90 KB against +6.8 MB; below the level set, a debug call is one branch: see builds/README.md).
   (cd "$SRC/nginx" && CC=$cc logged nginx ./configure "${crossbuild[@]}" \
@@ -188,7 +191,7 @@ build_nginx() {
     --http-client-body-temp-path=/tmp/nginx-client-body --http-proxy-temp-path=/tmp/nginx-proxy \
     --http-fastcgi-temp-path=/tmp/nginx-fastcgi --http-uwsgi-temp-path=/tmp/nginx-uwsgi \
     --http-scgi-temp-path=/tmp/nginx-scgi \
-    --with-debug --with-threads --with-file-aio --with-http_ssl_module --with-http_v2_module \
+    --with-debug --with-threads --with-file-aio --with-http_ssl_module \
     --with-http_realip_module --with-http_gzip_static_module --with-http_stub_status_module \
     "${NGINX_MODULES_LEFT_OUT[@]}" \
     --with-pcre="$SRC/pcre2" --with-pcre-jit --with-zlib="$SRC/zlib" \

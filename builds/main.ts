@@ -16,6 +16,7 @@ import { isUserError, UserError } from "../src/core/errors";
 import { consoleLog, humanBytes } from "../src/core/log";
 import { buildInputsKey, checkPatchLists, checkSourceSha256, libraryEnvName } from "./recipe";
 import { artifactSbom } from "./sbom";
+import { Ledger, ledgerProblems, modulesOfNgxModulesC, readLedger, unreviewedModules } from "./advisories";
 import { checkArtifactSbom, SBOM_FILE } from "../src/core/sbom";
 
 // Run through support/run-ts.mjs from a temporary bundle, so find the checkout from the cwd.
@@ -115,7 +116,7 @@ function checkPcre2EntryPoints(tools: PlatformTools): void {
 }
 
 /** Each native artifact's SBOM, into its staged tree before packaging; nginx's from its own -V. */
-function writeSboms(manifest: Manifest, natives: Manifest["artifacts"], tools: PlatformTools): void {
+function writeSboms(manifest: Manifest, ledger: Ledger, natives: Manifest["artifacts"], tools: PlatformTools): void {
   log.step("Writing SBOMs");
   for (const a of natives) {
     const staged = join(BUILD_ROOT, "stage", a.name);
@@ -126,11 +127,15 @@ function writeSboms(manifest: Manifest, natives: Manifest["artifacts"], tools: P
       const args = /^configure arguments: (.*)$/m.exec(v.stderr)?.[1];
       if (!args) throw new UserError("nginx -V printed no configure arguments", "See " + BUILD_ROOT + "/logs/nginx.log.");
       properties.push({ name: "nginx:configure-arguments", value: args });
+      const modules = modulesOfNgxModulesC(readFileSync(join(BUILD_ROOT, "src/nginx/objs/ngx_modules.c"), "utf8"));
+      const unreviewed = unreviewedModules(ledger, modules);
+      if (unreviewed.length) throw new UserError(`nginx compiles ${unreviewed.join(", ")}, whose advisories builds/advisories.json has never reviewed`, "Sweep their advisories, then add them to the nginx entry's modules.");
+      properties.push({ name: "nginx:modules", value: modules.join(" ") });
     }
-    const bom = artifactSbom(a, manifest, join(VENDOR_DIR, "patches"), properties);
+    const bom = artifactSbom(a, manifest, join(VENDOR_DIR, "patches"), ledger, properties);
     writeFileSync(join(staged, SBOM_FILE), JSON.stringify(bom, null, 2) + "\n");
     const fixed = (bom.vulnerabilities ?? []).length;
-    log.detail(`${a.name}: ${bom.components.length + 1} components, ${fixed} CVE fixes recorded`);
+    log.detail(`${a.name}: ${bom.components.length + 1} components, ${fixed} advisories with their status`);
   }
 }
 
@@ -145,7 +150,7 @@ function checkBuiltSbom(a: Manifest["artifacts"][number], manifest: Manifest, ta
   }
 }
 
-function build(manifest: Manifest, outDir: string, updating: boolean): void {
+function build(manifest: Manifest, ledger: Ledger, outDir: string, updating: boolean): void {
   const sources = join(CACHE_ROOT, "sources");
   mkdirSync(sources, { recursive: true });
   const env: Record<string, string> = {
@@ -173,7 +178,7 @@ function build(manifest: Manifest, outDir: string, updating: boolean): void {
     log.detail("Once per machine: about 4 minutes per platform on 2 cores; later runs reuse " + CACHE_ROOT);
     runScript("build-static.sh", [], { ...env, PLATFORM: platform });
     checkPcre2EntryPoints(tools);
-    writeSboms(manifest, natives.filter((a) => a.platform === platform), tools);
+    writeSboms(manifest, ledger, natives.filter((a) => a.platform === platform), tools);
     runScript("build-static.sh", ["package"], { ...env, PLATFORM: platform });
   }
   for (const a of manifest.artifacts.filter((x) => x.name === "node")) {
@@ -189,6 +194,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   const manifest = validateManifest(JSON.parse(readFileSync(MANIFEST_PATH, "utf8")));
   checkPatchLists(manifest, VENDOR_DIR);
+  const ledger = readLedger(VENDOR_DIR);
+  const drift = ledgerProblems(ledger, manifest, join(VENDOR_DIR, "patches"));
+  if (drift.length) throw new UserError(`builds/advisories.json and the build disagree:\n${drift.join("\n")}`, "Bring the ledger up to date (builds/README.md, \"The advisory ledger\").");
   const key = buildInputsKey(manifest, VENDOR_DIR);
   const cacheDir = join(CACHE_ROOT, "vendor", key);
   const cached = opts.useCache && manifest.artifacts.every((a) => existsSync(join(cacheDir, a.file)));
@@ -198,7 +206,7 @@ async function main(): Promise<void> {
     const tmp = `${cacheDir}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
-    build(manifest, tmp, opts.updateManifest);
+    build(manifest, ledger, tmp, opts.updateManifest);
     rmSync(cacheDir, { recursive: true, force: true });
     renameSync(tmp, cacheDir);
   }

@@ -1,22 +1,16 @@
 /**
- * Writes each native artifact's CycloneDX 1.5 SBOM from the manifest and the patch files: every
- * component with its version and source sha256, the patches applied to it in order, and the CVEs
- * each patch names in its header (the text above its first diff). Byte-identical for the same
- * inputs, like the artifacts that carry it.
+ * Writes each native artifact's CycloneDX 1.5 SBOM from the manifest, the patch files and the
+ * advisory ledger: every component with its version and source sha256, the patches applied to it
+ * in order with the ids each names in its header, and every advisory of the ledger with its VEX
+ * analysis (resolved by a patch, or not affected and why). Byte-identical for the same inputs,
+ * like the artifacts that carry it.
  */
 import { createHash } from "crypto";
 import { readFileSync } from "fs";
 import { join } from "path";
 import { Artifact, Library, Manifest } from "../src/core/manifest";
 import { CdxBom, CdxComponent } from "../src/core/sbom";
-
-const CVE = /CVE-\d{4}-\d{4,}/g;
-
-/** The CVE ids a patch says it fixes, from its header only (a diff may quote other ids). */
-export function cvesOfPatch(text: string): string[] {
-  const header = text.split(/^(?:---|diff --git|Index:) /m)[0];
-  return [...new Set(header.match(CVE) ?? [])];
-}
+import { idsOfPatch, Ledger, vulnerabilitiesOf } from "./advisories";
 
 function component(
   type: CdxComponent["type"],
@@ -37,7 +31,7 @@ function component(
   if (patches.length) {
     c.pedigree = {
       patches: patches.map((p) => {
-        const ids = cvesOfPatch(readFileSync(join(patchDir, p), "utf8"));
+        const ids = idsOfPatch(readFileSync(join(patchDir, p), "utf8"));
         return {
           type: p.startsWith("debian/") ? "backport" : "unofficial",
           diff: { url: p },
@@ -53,20 +47,14 @@ function component(
  * The SBOM of one native artifact. `properties` carries build facts read off the built binary
  * (nginx's configure arguments), so that a test can hold the binary and its SBOM to each other.
  */
-export function artifactSbom(artifact: Artifact, manifest: Manifest, patchDir: string, properties: { name: string; value: string }[]): CdxBom {
+export function artifactSbom(artifact: Artifact, manifest: Manifest, patchDir: string, ledger: Ledger, properties: { name: string; value: string }[]): CdxBom {
   const libs = artifact.linked.map((n) => manifest.libraries.find((l) => l.name === n) as Library);
   const main = component("application", artifact.name, artifact.version, artifact.source, [...(artifact.debian?.patches ?? []), ...artifact.patches], patchDir);
   if (properties.length) main.properties = properties;
   const components = libs.map((l) => component("library", l.name, l.version, l.source, [...l.debian.patches, ...l.patches], patchDir));
-  const vulnerabilities = [main, ...components].flatMap((c) =>
-    (c.pedigree?.patches ?? []).flatMap((p) =>
-      (p.resolves ?? []).map((r) => ({
-        id: r.id,
-        source: { name: "NVD", url: `https://nvd.nist.gov/vuln/detail/${r.id}` },
-        analysis: { state: "resolved", detail: `fixed by ${p.diff.url}` },
-        affects: [{ ref: c["bom-ref"] }],
-      })),
-    ),
+  const vulnerabilities = vulnerabilitiesOf(
+    ledger,
+    [main, ...components].map((c) => ({ name: c.name, ref: c["bom-ref"] })),
   );
   const body = {
     bomFormat: "CycloneDX" as const,

@@ -99,12 +99,16 @@ CONF
 }
 
 # The requests of test/support/nginx-cves.bash, against the arm64 build: it carries the backports.
-@test "arm64 nginx: the backports of CVE-2026-42945, CVE-2026-9256 and CVE-2026-42533 answer as on x64" {
+@test "arm64 nginx: the requests of the nginx backports (test/support/nginx-cves.bash) answer as on x64" {
   nginx_cves::cve_2026_42945
   pkill -KILL -u "$DYNO_USER" || true
   nginx_cves::cve_2026_9256
   pkill -KILL -u "$DYNO_USER" || true
   nginx_cves::cve_2026_42533
+  pkill -KILL -u "$DYNO_USER" || true
+  nginx_cves::cve_2026_15176
+  pkill -KILL -u "$DYNO_USER" || true
+  nginx_cves::proxy_uri_shorter_than_location
 }
 
 # pooler_ini MODE: pgbouncer's config pooling the test database, over its own TLS (native) or to

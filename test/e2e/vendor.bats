@@ -115,6 +115,57 @@ INI
   assert_output --partial "got SIGTERM, ignored"
 }
 
+# pgbouncer_scram PORT: pgbouncer as the dyno user on 127.0.0.1:PORT with our start script's client
+# auth (SCRAM) and ignore_startup_parameters; its log in $BATS_TEST_TMPDIR/pgb.log.
+pgbouncer_scram() {
+  cat >"$VWORK/scram.ini" <<INI
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $1
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $VWORK/scram-users.txt
+ignore_startup_parameters = extra_float_digits
+[databases]
+app = host=127.0.0.1 port=9
+INI
+  printf '"app" "secret"\n' >"$VWORK/scram-users.txt"
+  chown "$DYNO_USER" "$VWORK/scram.ini" "$VWORK/scram-users.txt"
+  dyno::as_user "$VWORK/pgbouncer/bin/pgbouncer" "$VWORK/scram.ini" 2>"$BATS_TEST_TMPDIR/pgb.log" &
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
+  fail "pgbouncer did not listen on $1"
+}
+
+# pgbouncer_cve CASE PORT: test/support/pgbouncer-cves.py's CASE, twice (the second finds a crashed
+# or spinning pooler), each refused with an error.
+pgbouncer_cve() {
+  local i
+  for i in 1 2; do
+    run python3 "$REPO/test/support/pgbouncer-cves.py" "$1" 127.0.0.1 "$2" app app
+    assert_success
+    assert_output --partial "error:"
+  done
+  pgrep -u "$DYNO_USER" -x pgbouncer >/dev/null || fail "pgbouncer died: $(cat "$BATS_TEST_TMPDIR/pgb.log")"
+}
+
+@test "pgbouncer CVE-2026-19888: a SCRAM client-final-message without its nonce is refused before auth, and the pooler keeps serving" {
+  local port
+  port=$("$REPO/test/support/free-port.sh")
+  pgbouncer_scram "$port"
+  # Unpatched, the first exchange kills pgbouncer (SIGSEGV in strlen) and the second finds nothing.
+  pgbouncer_cve scram-final-without-nonce "$port"
+  run cat "$BATS_TEST_TMPDIR/pgb.log"
+  assert_output --partial 'attribute "r" expected'
+}
+
+@test "pgbouncer CVE-2026-107349: a startup option with an empty name is refused, and the pooler keeps serving" {
+  local port
+  port=$("$REPO/test/support/free-port.sh")
+  pgbouncer_scram "$port"
+  # Unpatched, pgbouncer spins at full CPU from the first packet on and answers nothing.
+  pgbouncer_cve empty-option-name "$port"
+}
+
 @test "stunnel ignores SIGTERM and stops on SIGINT, even started with SIGINT ignored" {
   printf 'foreground = yes\npid =\n[x]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:9\n' "$("$REPO/test/support/free-port.sh")" >"$VWORK/st.conf"
   chown "$DYNO_USER" "$VWORK/st.conf"
@@ -149,6 +200,14 @@ INI
 
 @test "nginx CVE-2026-42533: a map regex that moves the captures mid-expression gives a clean string" {
   nginx_cves::cve_2026_42533
+}
+
+@test "nginx CVE-2026-15176: request_filename after a rewrite to a URI shorter than the alias is not found, and no worker dies" {
+  nginx_cves::cve_2026_15176
+}
+
+@test "nginx (upstream eec047c9): proxy_pass with a URI after try_files made the URI shorter than the location" {
+  nginx_cves::proxy_uri_shorter_than_location
 }
 
 @test "each binary carries its SBOM; nginx -V and the SBOM give the same configure arguments" {

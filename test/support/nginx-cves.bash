@@ -62,3 +62,26 @@ nginx_cves::cve_2026_42533() {
   assert_output --regexp '^\[[0-9]*:1\]$'
   nginx_cves::no_worker_crash
 }
+
+# CVE-2026-15176: $request_filename after a flagless rewrite to a URI shorter than the alias
+# prefix is not found; unpatched, the copy of "uri.len - alias" bytes wrapped and the worker died.
+nginx_cves::cve_2026_15176() {
+  mkdir -p "$NGINX_WORK/aliased"
+  nginx_cves::start 'location /longer-prefix/ { alias '"$NGINX_WORK"'/aliased/; rewrite ^ /a; return 200 "[$request_filename]"; }'
+  run curl -sS "http://127.0.0.1:$PORT/longer-prefix/x"
+  assert_output "[]"
+  nginx_cves::no_worker_crash
+}
+
+# Upstream eec047c9: try_files replaces the URI with one shorter than the location, then proxy_pass
+# with a URI; the upstream gets "/" (unpatched, the copy read past the URI and the worker died).
+nginx_cves::proxy_uri_shorter_than_location() {
+  : >"$NGINX_WORK/123"
+  local backend
+  backend=$("$REPO/test/support/free-port.sh")
+  nginx_cves::start 'root '"$NGINX_WORK"'; location /1234 { try_files /123 =404; proxy_pass http://127.0.0.1:'"$backend"'/; }' \
+    'server { listen 127.0.0.1:'"$backend"'; location / { return 200 "[$request_uri]"; } }'
+  run curl -sS "http://127.0.0.1:$PORT/1234"
+  assert_output "[/]"
+  nginx_cves::no_worker_crash
+}

@@ -6,3 +6,4 @@ import "./extract.test";
 import "./layer-toml.test";
 import "./vendor-recipe.test";
 import "./sbom.test";
+import "./advisories.test";

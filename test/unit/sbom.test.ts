@@ -5,9 +5,11 @@ import { join } from "path";
 import { test } from "node:test";
 import { validateManifest } from "../../src/core/manifest";
 import { checkArtifactSbom, layerBom, SBOM_FILE } from "../../src/core/sbom";
-import { artifactSbom, cvesOfPatch } from "../../builds/sbom";
+import { artifactSbom } from "../../builds/sbom";
+import { readLedger } from "../../builds/advisories";
 
 const patchDir = join(process.cwd(), "builds/patches");
+const ledger = readLedger(join(process.cwd(), "builds"));
 const manifest = () => {
   const m = validateManifest(JSON.parse(readFileSync(join(process.cwd(), "vendor-manifest.json"), "utf8")));
   for (const a of m.artifacts) if (a.name !== "node") a.sbom = SBOM_FILE;
@@ -18,26 +20,25 @@ const nginxOf = (m: ReturnType<typeof manifest>) => m.artifacts.find((a) => a.na
 /** The artifact's SBOM as the vendor build writes it, in a directory of its own. */
 function unpacked(m: ReturnType<typeof manifest>): string {
   const dir = mkdtempSync(join(tmpdir(), "sbom-"));
-  writeFileSync(join(dir, SBOM_FILE), JSON.stringify(artifactSbom(nginxOf(m), m, patchDir, [])));
+  writeFileSync(join(dir, SBOM_FILE), JSON.stringify(artifactSbom(nginxOf(m), m, patchDir, ledger, [])));
   return dir;
 }
 
-test("a patch's CVEs come from its header, not from ids its diff happens to quote", () => {
-  assert.deepEqual(cvesOfPatch("fix (CVE-2026-1111, CVE-2026-2222)\n\n--- a/x.c\n+++ b/x.c\n+/* CVE-2020-9999 */\n"), ["CVE-2026-1111", "CVE-2026-2222"]);
-  assert.deepEqual(cvesOfPatch("no id here\n--- a/x\n"), []);
-});
-
 test("nginx's SBOM lists every linked library, every patch in order, and each CVE our patches fix", () => {
   const m = manifest();
-  const bom = artifactSbom(nginxOf(m), m, patchDir, [{ name: "nginx:configure-arguments", value: "--x" }]);
+  const bom = artifactSbom(nginxOf(m), m, patchDir, ledger, [{ name: "nginx:configure-arguments", value: "--x" }]);
   assert.equal(bom.metadata.component.name, "nginx");
   assert.deepEqual(bom.components.map((c) => c.name).sort(), [...nginxOf(m).linked].sort());
   assert.deepEqual(bom.metadata.component.pedigree!.patches.map((p) => p.diff.url), nginxOf(m).patches);
-  const ids = (bom.vulnerabilities as { id: string }[]).map((v) => v.id);
-  for (const id of ["CVE-2026-42945", "CVE-2026-9256", "CVE-2026-42533", "CVE-2026-42934", "CVE-2026-48142"]) assert.ok(ids.includes(id), id);
+  const vulns = bom.vulnerabilities as { id: string; analysis: { state: string } }[];
+  const ids = vulns.map((v) => v.id);
+  for (const id of ["CVE-2026-42945", "CVE-2026-9256", "CVE-2026-42533", "CVE-2026-42934", "CVE-2026-48142", "CVE-2026-93479"]) assert.ok(ids.includes(id), id);
   assert.ok(!ids.includes("CVE-2026-6664"), "pgbouncer's CVEs are not nginx's");
-  assert.ok(ids.includes("CVE-2026-63072"), "OpenSSL's, from Debian's patch headers, are");
-  assert.equal(JSON.stringify(artifactSbom(nginxOf(m), m, patchDir, [])), JSON.stringify(artifactSbom(nginxOf(m), m, patchDir, [])), "reproducible");
+  assert.ok(ids.includes("CVE-2026-63072"), "OpenSSL's, a library nginx links, are");
+  assert.equal(vulns.find((v) => v.id === "CVE-2026-123007")?.analysis.state, "not_affected", "an advisory for code not compiled is there, as not affected");
+  const pedigree = bom.components.find((c) => c.name === "openssl")!.pedigree!.patches;
+  assert.ok(pedigree.some((p) => p.resolves?.some((r) => r.id === "CVE-2026-63075")), "the QUIC ACK patch resolves CVE-2026-63075");
+  assert.equal(JSON.stringify(artifactSbom(nginxOf(m), m, patchDir, ledger, [])), JSON.stringify(artifactSbom(nginxOf(m), m, patchDir, ledger, [])), "reproducible");
 });
 
 test("an SBOM that agrees with the manifest passes; one that drifts is refused with the difference", () => {
@@ -54,7 +55,7 @@ test("an SBOM that agrees with the manifest passes; one that drifts is refused w
 
 test("a layer's BOM holds each artifact once and a shared library once", () => {
   const m = manifest();
-  const boms = m.artifacts.filter((a) => a.name !== "node").map((a) => artifactSbom(a, m, patchDir, []));
+  const boms = m.artifacts.filter((a) => a.name !== "node").map((a) => artifactSbom(a, m, patchDir, ledger, []));
   const layer = layerBom("nginx-pgbouncer", boms);
   const names = layer.components.map((c) => c.name);
   assert.equal(names.filter((n) => n === "openssl").length, 1);
