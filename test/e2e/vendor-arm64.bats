@@ -31,8 +31,12 @@ teardown_file() {
 teardown() { pkill -KILL -u "$DYNO_USER" 2>/dev/null || true; }
 
 load ../support/nginx-cves
-# shellcheck disable=SC2034 # read by test/support/nginx-cves.bash
-setup() { NGINX_WORK=$AWORK NGINX_CMD=("$QEMU" "$AWORK/nginx/bin/nginx"); }
+load ../support/pgbouncer-cves
+# shellcheck disable=SC2034 # read by test/support/nginx-cves.bash and pgbouncer-cves.bash
+setup() {
+  NGINX_WORK=$AWORK NGINX_CMD=("$QEMU" "$AWORK/nginx/bin/nginx")
+  PGBOUNCER_WORK=$AWORK PGBOUNCER_CMD=("$QEMU" "$AWORK/pgbouncer/bin/pgbouncer")
+}
 
 # arm BINARY ARGS...: an arm64 binary of the artifacts, as the dyno user, under qemu.
 arm() { dyno::as_user "$QEMU" "$AWORK/$1" "${@:2}"; }
@@ -109,6 +113,16 @@ CONF
   nginx_cves::cve_2026_15176
   pkill -KILL -u "$DYNO_USER" || true
   nginx_cves::proxy_uri_shorter_than_location
+}
+
+@test "arm64 pgbouncer: the requests of the pgbouncer backports (test/support/pgbouncer-cves.bash) are refused as on x64" {
+  pgbouncer_cves::cve_2026_19888
+  pkill -KILL -u "$DYNO_USER" || true
+  pgbouncer_cves::cve_2026_107349
+  pkill -KILL -u "$DYNO_USER" || true
+  pgbouncer_cves::cve_2026_6669
+  pkill -KILL -u "$DYNO_USER" || true
+  pgbouncer_cves::cve_2026_6665_rest
 }
 
 # pooler_ini MODE: pgbouncer's config pooling the test database, over its own TLS (native) or to

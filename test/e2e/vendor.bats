@@ -18,8 +18,12 @@ setup_file() {
 }
 
 load ../support/nginx-cves
-# shellcheck disable=SC2034 # read by test/support/nginx-cves.bash
-setup() { NGINX_WORK=$VWORK NGINX_CMD=("$VWORK/nginx/bin/nginx"); }
+load ../support/pgbouncer-cves
+# shellcheck disable=SC2034 # read by test/support/nginx-cves.bash and pgbouncer-cves.bash
+setup() {
+  NGINX_WORK=$VWORK NGINX_CMD=("$VWORK/nginx/bin/nginx")
+  PGBOUNCER_WORK=$VWORK PGBOUNCER_CMD=("$VWORK/pgbouncer/bin/pgbouncer")
+}
 
 teardown_file() { rm -rf "$VWORK"; }
 
@@ -115,55 +119,20 @@ INI
   assert_output --partial "got SIGTERM, ignored"
 }
 
-# pgbouncer_scram PORT: pgbouncer as the dyno user on 127.0.0.1:PORT with our start script's client
-# auth (SCRAM) and ignore_startup_parameters; its log in $BATS_TEST_TMPDIR/pgb.log.
-pgbouncer_scram() {
-  cat >"$VWORK/scram.ini" <<INI
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $1
-unix_socket_dir =
-auth_type = scram-sha-256
-auth_file = $VWORK/scram-users.txt
-ignore_startup_parameters = extra_float_digits
-[databases]
-app = host=127.0.0.1 port=9
-INI
-  printf '"app" "secret"\n' >"$VWORK/scram-users.txt"
-  chown "$DYNO_USER" "$VWORK/scram.ini" "$VWORK/scram-users.txt"
-  dyno::as_user "$VWORK/pgbouncer/bin/pgbouncer" "$VWORK/scram.ini" 2>"$BATS_TEST_TMPDIR/pgb.log" &
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
-  fail "pgbouncer did not listen on $1"
-}
-
-# pgbouncer_cve CASE PORT: test/support/pgbouncer-cves.py's CASE, twice (the second finds a crashed
-# or spinning pooler), each refused with an error.
-pgbouncer_cve() {
-  local i
-  for i in 1 2; do
-    run python3 "$REPO/test/support/pgbouncer-cves.py" "$1" 127.0.0.1 "$2" app app
-    assert_success
-    assert_output --partial "error:"
-  done
-  pgrep -u "$DYNO_USER" -x pgbouncer >/dev/null || fail "pgbouncer died: $(cat "$BATS_TEST_TMPDIR/pgb.log")"
-}
-
 @test "pgbouncer CVE-2026-19888: a SCRAM client-final-message without its nonce is refused before auth, and the pooler keeps serving" {
-  local port
-  port=$("$REPO/test/support/free-port.sh")
-  pgbouncer_scram "$port"
-  # Unpatched, the first exchange kills pgbouncer (SIGSEGV in strlen) and the second finds nothing.
-  pgbouncer_cve scram-final-without-nonce "$port"
-  run cat "$BATS_TEST_TMPDIR/pgb.log"
-  assert_output --partial 'attribute "r" expected'
+  pgbouncer_cves::cve_2026_19888
 }
 
 @test "pgbouncer CVE-2026-107349: a startup option with an empty name is refused, and the pooler keeps serving" {
-  local port
-  port=$("$REPO/test/support/free-port.sh")
-  pgbouncer_scram "$port"
-  # Unpatched, pgbouncer spins at full CPU from the first packet on and answers nothing.
-  pgbouncer_cve empty-option-name "$port"
+  pgbouncer_cves::cve_2026_107349
+}
+
+@test "pgbouncer CVE-2026-6669: a server asking for 2^31 SCRAM iterations is refused at once, not computed for minutes" {
+  pgbouncer_cves::cve_2026_6669
+}
+
+@test "pgbouncer CVE-2026-6665 (the rest, upstream PR #1505): a server nonce that leaves no room for the proof is refused, not written past the stack buffer" {
+  pgbouncer_cves::cve_2026_6665_rest
 }
 
 @test "stunnel ignores SIGTERM and stops on SIGINT, even started with SIGINT ignored" {
@@ -225,4 +194,29 @@ print(" ".join(sorted({v["id"] for v in bom["vulnerabilities"]})))' "$VWORK/ngin
   assert_line --index 0 "$args"
   assert_line --index 1 --partial "CVE-2026-42945"
   assert_line --index 1 --partial "CVE-2026-27171"
+}
+
+@test "each SBOM's VEX holds every advisory of the ledger for its components, and nginx compiles only modules the ledger reviewed" {
+  run python3 -c '
+import json, sys
+ledger = {c["name"]: c for c in json.load(open(sys.argv[1]))["components"]}
+for f in sys.argv[2:]:
+    bom = json.load(open(f))
+    comps = [bom["metadata"]["component"]] + bom["components"]
+    want = {(i, c["bom-ref"]) for c in comps for a in ledger[c["name"]]["advisories"] for i in a["ids"]}
+    got = {(v["id"], v["affects"][0]["ref"]) for v in bom["vulnerabilities"]}
+    if want != got: print(f, "differs:", sorted(want ^ got))
+    states = {v["id"]: v["analysis"]["state"] for v in bom["vulnerabilities"]}
+    if "pgbouncer" in f: print("19888", states["CVE-2026-19888"])
+    if "nginx" in f:
+        props = {p["name"]: p["value"] for p in bom["metadata"]["component"]["properties"]}
+        extra = set(props["nginx:modules"].split()) - set(ledger["nginx"]["modules"])
+        print("unreviewed:", " ".join(sorted(extra)) or "none")
+        print("v2:", "ngx_http_v2_module" in props["nginx:modules"])
+' "$REPO/builds/advisories.json" "$VWORK"/{nginx,pgbouncer,stunnel}/sbom.cdx.json
+  assert_success
+  refute_output --partial "differs"
+  assert_line "19888 resolved_with_pedigree"
+  assert_line "unreviewed: none"
+  assert_line "v2: False"
 }

