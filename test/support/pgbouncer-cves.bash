@@ -44,8 +44,7 @@ app = host=127.0.0.1 port=9'
 # first killed pgbouncer with SIGSEGV in strlen and the second found nothing).
 pgbouncer_cves::cve_2026_19888() {
   pgbouncer_cves::start "$PGBOUNCER_CVES_CLIENT_AUTH"
-  local i
-  for i in 1 2; do
+  for _ in 1 2; do
     pgbouncer_cves::request scram-final-without-nonce
     assert_output --partial "error:"
   done
