@@ -4,7 +4,8 @@
 # Called by builds/main.ts, which fetches and checks the sources and passes them in, runs
 # this once to build into $BUILD_ROOT/stage, writes the SBOMs there, then runs `build-static.sh
 # package` to make the artifacts:
-#   SRC_<LIB>      path of each verified orig tarball (MUSL ZLIB OPENSSL PCRE2 LIBEVENT NGINX PGBOUNCER STUNNEL)
+#   SRC_<LIB>      path of each verified orig tarball (MUSL ZLIB OPENSSL PCRE2 LIBEVENT HEADERS_MORE NGINX
+#                  PGBOUNCER STUNNEL)
 #   VER_<LIB>      the matching upstream version
 #   OUT_DIR        where the three .tar.gz artifacts go
 #   BUILD_ROOT     fixed build path: it leaks into the binaries (nginx -V, OpenSSL's dirs), so it must
@@ -136,11 +137,12 @@ build_libevent() {
     logged libevent make -j"$JOBS" && logged libevent make install)
 }
 
-# Modules nginx compiles by default that no Python app on Heroku needs: each is attack surface
-# (SSI, scgi and grpc had CVEs in 2026). fastcgi and scgi: no Python server speaks them; grpc: the
-# router reaches the dyno over HTTP/1.1. The README's module list says what is kept and why.
-NGINX_MODULES_LEFT_OUT=(--without-http_ssi_module --without-http_scgi_module --without-http_fastcgi_module
-  --without-http_grpc_module --without-http_memcached_module --without-http_autoindex_module
+# Modules nginx compiles by default that no app's config we know of uses: each is attack surface
+# (SSI and grpc had CVEs in 2026); grpc: the router reaches the dyno over HTTP/1.1. fastcgi, scgi
+# and autoindex stay: real apps' configs written for heroku-buildpack-nginx use them (their temp
+# paths, directory listings), and an unknown directive fails the build. The README's module list
+# says what is kept and why.
+NGINX_MODULES_LEFT_OUT=(--without-http_ssi_module --without-http_grpc_module --without-http_memcached_module
   --without-http_userid_module --without-http_empty_gif_module --without-http_split_clients_module
   --without-http_browser_module --without-http_mirror_module)
 
@@ -169,6 +171,10 @@ build_nginx() {
   # nginx's own make builds pcre2 (with JIT) and zlib from these trees, with our CC and flags.
   unpack "$SRC_PCRE2" pcre2
   unpack "$SRC_ZLIB" zlib
+  # headers-more (more_set_headers, more_clear_headers), which heroku-buildpack-nginx has built in
+  # since 2018: apps use it for security headers and to hide Server.
+  unpack "$SRC_HEADERS_MORE" headers-more
+  apply_series "$PATCHES/ours/headers-more" "$SRC/headers-more"
   apply_series "$PATCHES/ours/zlib" "$SRC/zlib"
   apply_series "$PATCHES/ours/nginx" "$SRC/nginx"
   # nginx's configure has no cross mode: it runs the test programs it builds. For another
@@ -194,14 +200,17 @@ build_nginx() {
     --with-debug --with-threads --with-file-aio --with-http_ssl_module \
     --with-http_realip_module --with-http_gzip_static_module --with-http_stub_status_module \
     "${NGINX_MODULES_LEFT_OUT[@]}" \
-    --with-pcre="$SRC/pcre2" --with-pcre-jit --with-zlib="$SRC/zlib" \
+    --with-pcre="$SRC/pcre2" --with-pcre-jit --with-zlib="$SRC/zlib" --add-module="$SRC/headers-more" \
     --with-cc-opt="$CFLAGS_COMMON -I$DEPS/include" --with-ld-opt="-static -L$DEPS/lib" &&
     # PCRE2's own configure, which nginx's make runs, must be told the target too.
     { [[ -z $CROSS ]] || sed -i "s#./configure --disable-shared #&--host=$CROSS #" objs/Makefile; } &&
     logged nginx make -j"$JOBS")
   mkdir -p "$STAGE/nginx/bin" "$STAGE/nginx/conf"
   install -m 0755 "$SRC/nginx/objs/nginx" "$STAGE/nginx/bin/nginx"
-  install -m 0644 "$SRC/nginx/conf/mime.types" "$STAGE/nginx/conf/mime.types"
+  # nginx's own include files: `include mime.types;`, and `include uwsgi_params;` as uWSGI's
+  # documentation writes it (and the other modules' params).
+  install -m 0644 "$SRC/nginx/conf/mime.types" "$SRC/nginx/conf/uwsgi_params" "$SRC/nginx/conf/fastcgi_params" \
+    "$SRC/nginx/conf/fastcgi.conf" "$SRC/nginx/conf/scgi_params" "$STAGE/nginx/conf/"
 }
 
 build_pgbouncer() {

@@ -16,7 +16,7 @@ apt-get install -y -qq --no-install-recommends \
   python3-dj-database-url python3-django-q python3-waitress uwsgi uwsgi-plugin-python3 \
   curl procps util-linux file bc wrk \
   python3-pytest python3-pytest-xdist python3-pytest-asyncio python3-pytest-timeout python3-psycopg \
-  python3-filelock \
+  python3-filelock daphne python3-django-channels python3-websockets \
   python3-sqlalchemy python3-asyncpg python3-django-environ ruby-pg ruby-activerecord \
   golang-go golang-github-lib-pq-dev golang-github-jackc-pgx-v4-dev >/dev/null
 id dyno >/dev/null 2>&1 || useradd -m -s /bin/bash dyno

@@ -48,9 +48,12 @@ render_config() {
   else
     cp "$src" "$out"
   fi
-  if [[ -f $APP_DIR/config/mime.types ]]; then cp "$APP_DIR/config/mime.types" "$RUN_DIR/"
-  else cp "$VENDOR_DIR/nginx/conf/mime.types" "$RUN_DIR/"
-  fi
+  [[ $src != "$APP_DIR/config/"* ]] || link_config_siblings
+  # nginx's own include files (mime.types, uwsgi_params, ...) where the app has none of that name.
+  local f
+  for f in "$VENDOR_DIR"/nginx/conf/*; do
+    [[ -e $RUN_DIR/${f##*/} ]] || cp "$f" "$RUN_DIR/"
+  done
   NGINX_ARGS=(-p "$APP_DIR/" -c "$out")
   keep_in_hand "$out" "$src"
   # At build time the slug is not yet where it runs: its /app paths name files of the build dir.
@@ -58,11 +61,46 @@ render_config() {
     sed -Ei "s#(^|[[:space:]\"'])/app([/;[:space:]\"']|$)#\\1$APP_DIR\\2#g" "$out"
   # A build for another architecture (CNB, emulated) cannot run this nginx; the dyno will.
   [[ -z ${NGINX_PGBOUNCER_FOREIGN_ARCH:-} ]] || return 0
-  local check
-  if ! check=$("$NGINX_BIN" "${NGINX_ARGS[@]}" -t 2>&1); then
+  local check created=() path rc=0
+  # At build time nothing may stay behind outside the run dir: a pid file or log nginx -t creates
+  # (as root, on a machine that also boots the slug) would keep the dyno's nginx from starting.
+  if [[ -n ${SETTINGS_BUILD_DIR:-} ]]; then
+    while IFS= read -r path; do [[ -e $path ]] || created+=("$path"); done < <(files_nginx_creates "$out")
+  fi
+  check=$("$NGINX_BIN" "${NGINX_ARGS[@]}" -t 2>&1) || rc=$?
+  for path in "${created[@]}"; do rm -f "$path" 2>/dev/null || rmdir "$path" 2>/dev/null || true; done
+  if ((rc)); then
     printf '%s\n' "$check" | sed "s#$RUN_DIR/nginx.conf#${src#"$APP_DIR"/} (rendered)#g" >&2
+    if [[ $check == *"pcre2_compile() failed"* ]]; then
+      die "nginx -t rejected ${src#"$APP_DIR"/}: a regular expression that PCRE2 refuses" "$PCRE2_HINT"
+    fi
     die "nginx -t rejected ${src#"$APP_DIR"/}" "Fix the config; the lines above give nginx's reason."
   fi
+}
+
+# This nginx matches with PCRE2; heroku-buildpack-nginx kept PCRE1 on heroku-22, which took some
+# patterns PCRE2 refuses.
+PCRE2_HINT="This nginx uses PCRE2, which is stricter than the PCRE1 of older nginx builds: a '-' between
+two classes in [...] (e.g. [\\w-.]) must be escaped or put last ([\\w.-]); an unknown escape
+(e.g. \\i) must be dropped or written as the character itself. The line is named above."
+
+# link_config_siblings: the files beside the app's template, in the run dir where the rendered
+# config is, so that relative paths in it (include, auth_basic_user_file, ssl_certificate) name
+# them, as they do under heroku-buildpack-nginx, which renders into config/.
+link_config_siblings() {
+  local f
+  for f in "$APP_DIR"/config/* "$APP_DIR"/config/.[!.]*; do
+    [[ -e $f ]] || continue
+    case ${f##*/} in nginx.conf | nginx.conf.erb) continue ;; esac
+    ln -s "$f" "$RUN_DIR/${f##*/}"
+  done
+}
+
+# files_nginx_creates CONFIG: the absolute paths nginx -t may create, one a line: those CONFIG
+# names (pid, lock and log files, temp dirs) and the defaults built into nginx (nginx -V).
+files_nginx_creates() {
+  sed -nE 's/^[[:space:]]*(pid|lock_file|error_log|access_log|[a-z_]*_temp_path)[[:space:]]+(\/[^;[:space:]]+).*/\2/p' "$1"
+  "$NGINX_BIN" -V 2>&1 | tr ' ' '\n' | sed -nE 's/^--(pid-path|lock-path|http-[a-z-]+-temp-path)=(\/.+)$/\2/p'
 }
 
 

@@ -99,6 +99,22 @@ exercise_web() { # exercise_web SERVER STACK
   exercise_web waitress cedar-14
 }
 
+@test "daphne (Django Channels): a WebSocket through start-nginx's default config outlives the request read timeout" {
+  local slug
+  slug=$(django_slug daphne heroku-24)
+  dyno::clear_tmp
+  # A read timeout of 1 s for requests; the WebSocket then idles 3 s between its two messages.
+  start_dyno "$slug" "$(procfile "$slug" web)" NGINX_PROXY_READ_TIMEOUT=1
+  dyno::wait_http /
+  run dyno::as_user /usr/bin/python3 "$REPO/test/support/websocket-echo.py" "ws://127.0.0.1:$PORT/ws/echo" 3
+  assert_success
+  assert_output "one two"
+  run curl -fsS "http://127.0.0.1:$PORT/db"
+  assert_success
+  dyno::stop
+  assert_equal "$(dyno::pids)" ""
+}
+
 @test "kill -9 of the app server ends the dyno non-zero, for each server" {
   local server pattern status
   for server in gunicorn uwsgi waitress; do
