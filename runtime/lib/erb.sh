@@ -1,75 +1,218 @@
 # shellcheck shell=bash disable=SC2094
 # Renders the ERB that people write in config/nginx.conf.erb, in bash, because a dyno has no Ruby
-# we can count on. Supported, one tag per `<% %>` on a single line:
-#   <%= ENV["X"] %>  <%= ENV['X'] || 4 %>  <%= ENV['X'] || "text" %>
-#   <%= ENV.fetch("X") %>  <%= ENV.fetch("X", 4) %>  <%= ENV.fetch("X") { 4 } %>
-#   <% if ENV["X"] %>  <% if ENV["X"] == "v" %>  <% if ENV["X"] != "v" %>  <% unless ENV["X"] %>
-#   <% elsif ... %>  <% else %>  <% end %>  <%# comment %>   (and the <%- -%> trim forms)
+# we can count on. One tag per `<% %>` on a single line: output tags (<%= expression %>),
+# if/unless/elsif/else/end on an expression, comments (<%# %>), and the <%- -%> trim forms.
 # Anything else stops with the file and line named. As in Ruby, a set but empty variable is true
 # in a condition and `||` only falls back when the variable is unset.
 
-Q="'"
-ERB_NAME='([A-Za-z_][A-Za-z0-9_]*)'
-ERB_ENV="ENV(\\[\"${ERB_NAME}\"\\]|\\[${Q}${ERB_NAME}${Q}\\])"
-ERB_FETCH="ENV\\.fetch\\([\"${Q}]${ERB_NAME}[\"${Q}]\\)"
-ERB_FETCH_DEFAULT="ENV\\.fetch\\([\"${Q}]${ERB_NAME}[\"${Q}], *(.+)\\)"
-ERB_FETCH_BLOCK="ENV\\.fetch\\([\"${Q}]${ERB_NAME}[\"${Q}]\\) *\\{ *(.+) *\\}"
+# Expressions are evaluated as Ruby would, for this subset:
+#   ENV["X"]  ENV['X']  ENV.fetch("X")  ENV.fetch("X", default)  ENV.fetch("X") { default }
+#   'text'  "text with #{expression}"  42  nil  true  false  ( expression )
+#   a || b   a && b   !a   a == b   a != b   a + b
+#   .to_s .to_i .strip .downcase .upcase .nil? .empty?
+# A value is held as one string: its Ruby class's letter, then its text (s: String, i: Integer,
+# n: nil, t: true, f: false). ERB_ERROR says why an evaluation failed: "unsupported", or
+# "fetch NAME" (ENV.fetch of an unset variable without a default).
 
-# erb_literal TEXT: the value of a Ruby literal (number, 'str', "str"), or fails.
-erb_literal() {
-  local t=$1
-  if [[ $t =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; then printf '%s' "$t"
-  elif [[ $t =~ ^\"([^\"\\]*)\"$ || $t =~ ^\'([^\'\\]*)\'$ ]]; then printf '%s' "${BASH_REMATCH[1]}"
-  else return 1
-  fi
+# erb::tokenize EXPR: EXPR's tokens into ERB_TOKENS ("s:text" for a single-quoted string, "d:raw"
+# for a double-quoted one, "i:digits", "w:word", or the operator itself); fails on anything else.
+erb::tokenize() {
+  local e=$1 t
+  ERB_TOKENS=()
+  while [[ -n $e ]]; do
+    e=${e#"${e%%[![:space:]]*}"}
+    [[ -n $e ]] || break
+    if [[ $e =~ ^\'([^\'\\]*)\'(.*)$ ]]; then t="s:${BASH_REMATCH[1]}" e=${BASH_REMATCH[2]}
+    elif [[ $e =~ ^\"(([^\"\\]|\\.)*)\"(.*)$ ]]; then t="d:${BASH_REMATCH[1]}" e=${BASH_REMATCH[3]}
+    elif [[ $e =~ ^([0-9]+)(.*)$ ]]; then t="i:${BASH_REMATCH[1]}" e=${BASH_REMATCH[2]}
+    elif [[ $e =~ ^([A-Za-z_][A-Za-z0-9_]*[?]?)(.*)$ ]]; then t="w:${BASH_REMATCH[1]}" e=${BASH_REMATCH[2]}
+    elif [[ $e =~ ^(\&\&|\|\||==|!=)(.*)$ ]]; then t=${BASH_REMATCH[1]} e=${BASH_REMATCH[2]}
+    elif [[ $e =~ ^([][(){}.,!+])(.*)$ ]]; then t=${BASH_REMATCH[1]} e=${BASH_REMATCH[2]}
+    else ERB_ERROR=unsupported; return 1
+    fi
+    ERB_TOKENS+=("$t")
+  done
 }
 
-# erb_value EXPR: the string an output tag's expression yields, or fails (status 1: unsupported,
-# status 2: ENV.fetch of an unset variable).
+erb::peek() { [[ ${ERB_TOKENS[ERB_POS]-} == "$1" ]]; }
+erb::expect() { erb::peek "$1" || { ERB_ERROR=unsupported; return 1; }; ERB_POS=$((ERB_POS + 1)); }
+erb::truthy() { [[ $1 != n && $1 != f ]]; }
+
+# erb::eval EXPR: EXPR's value into ERB_VALUE, or fails with ERB_ERROR.
+erb::eval() {
+  local -a ERB_TOKENS
+  local ERB_POS=0
+  erb::tokenize "$1" || return 1
+  erb::or || return 1
+  ((ERB_POS == ${#ERB_TOKENS[@]})) || { ERB_ERROR=unsupported; return 1; }
+}
+
+erb::or() {
+  erb::and || return 1
+  local left
+  while erb::peek "||"; do
+    ERB_POS=$((ERB_POS + 1)) left=$ERB_VALUE
+    erb::and || return 1
+    erb::truthy "$left" && ERB_VALUE=$left
+  done
+  return 0
+}
+
+erb::and() {
+  erb::not || return 1
+  local left
+  while erb::peek "&&"; do
+    ERB_POS=$((ERB_POS + 1)) left=$ERB_VALUE
+    erb::not || return 1
+    erb::truthy "$left" || ERB_VALUE=$left
+  done
+  return 0
+}
+
+erb::not() {
+  if erb::peek "!"; then
+    ERB_POS=$((ERB_POS + 1))
+    erb::not || return 1
+    if erb::truthy "$ERB_VALUE"; then ERB_VALUE=f; else ERB_VALUE=t; fi
+    return 0
+  fi
+  erb::compare
+}
+
+erb::compare() {
+  erb::sum || return 1
+  local op=${ERB_TOKENS[ERB_POS]-} left=$ERB_VALUE
+  [[ $op == "==" || $op == "!=" ]] || return 0
+  ERB_POS=$((ERB_POS + 1))
+  erb::sum || return 1
+  if [[ $left == "$ERB_VALUE" && $op == "==" || $left != "$ERB_VALUE" && $op == "!=" ]]; then ERB_VALUE=t; else ERB_VALUE=f; fi
+}
+
+erb::sum() {
+  erb::postfix || return 1
+  local left
+  while erb::peek "+"; do
+    ERB_POS=$((ERB_POS + 1)) left=$ERB_VALUE
+    erb::postfix || return 1
+    if [[ $left == s* && $ERB_VALUE == s* ]]; then ERB_VALUE="s${left#s}${ERB_VALUE#s}"
+    elif [[ $left == i* && $ERB_VALUE == i* ]]; then ERB_VALUE="i$((${left#i} + ${ERB_VALUE#i}))"
+    else ERB_ERROR=unsupported; return 1  # Ruby raises here (String + nil, String + Integer)
+    fi
+  done
+  return 0
+}
+
+erb::postfix() {
+  erb::primary || return 1
+  local m v
+  while erb::peek "." && [[ ${ERB_TOKENS[ERB_POS + 1]-} == w:* ]]; do
+    m=${ERB_TOKENS[ERB_POS + 1]#w:} v=$ERB_VALUE
+    ERB_POS=$((ERB_POS + 2))
+    case $m:${v:0:1} in
+      to_s:n) ERB_VALUE=s ;;
+      to_s:i | to_s:s) ERB_VALUE="s${v:1}" ;;
+      to_i:s) [[ ${v:1} =~ ^[[:space:]]*(-?[0-9]+) ]] && ERB_VALUE="i$((10#${BASH_REMATCH[1]}))" || ERB_VALUE=i0 ;;
+      to_i:i) ;;
+      to_i:n) ERB_VALUE=i0 ;;
+      strip:s) v=${v:1} v=${v#"${v%%[![:space:]]*}"} ERB_VALUE="s${v%"${v##*[![:space:]]}"}" ;;
+      downcase:s) v=${v:1} ERB_VALUE="s${v,,}" ;;
+      upcase:s) v=${v:1} ERB_VALUE="s${v^^}" ;;
+      nil\?:*) [[ $v == n ]] && ERB_VALUE=t || ERB_VALUE=f ;;
+      empty\?:s) [[ $v == s ]] && ERB_VALUE=t || ERB_VALUE=f ;;
+      *) ERB_ERROR=unsupported; return 1 ;;
+    esac
+  done
+  return 0
+}
+
+# erb::env_name: the variable name of a string token (ENV['X'] and ENV.fetch("X")).
+erb::env_name() {
+  local t=${ERB_TOKENS[ERB_POS]-}
+  [[ $t =~ ^[sd]:([A-Za-z_][A-Za-z0-9_]*)$ ]] || { ERB_ERROR=unsupported; return 1; }
+  ERB_NAME=${BASH_REMATCH[1]} ERB_POS=$((ERB_POS + 1))
+}
+
+erb::primary() {
+  local t=${ERB_TOKENS[ERB_POS]-} name
+  ERB_POS=$((ERB_POS + 1))
+  case $t in
+    s:*) ERB_VALUE="s${t#s:}" ;;
+    d:*) erb::interpolate "${t#d:}" || return 1 ;;
+    i:*) ERB_VALUE="i$((10#${t#i:}))" ;;
+    w:nil) ERB_VALUE=n ;;
+    w:true) ERB_VALUE=t ;;
+    w:false) ERB_VALUE=f ;;
+    "(") erb::or && erb::expect ")" ;;
+    w:ENV)
+      if erb::peek "["; then
+        ERB_POS=$((ERB_POS + 1))
+        erb::env_name && erb::expect "]" || return 1
+        name=$ERB_NAME
+        if [[ -n ${!name+set} ]]; then ERB_VALUE="s${!name}"; else ERB_VALUE=n; fi
+      elif erb::peek "." && [[ ${ERB_TOKENS[ERB_POS + 1]-} == w:fetch ]]; then
+        ERB_POS=$((ERB_POS + 2))
+        erb::expect "(" && erb::env_name || return 1
+        name=$ERB_NAME
+        if erb::peek ","; then
+          ERB_POS=$((ERB_POS + 1))
+          erb::or && erb::expect ")" || return 1
+        elif erb::expect ")" && erb::peek "{"; then
+          ERB_POS=$((ERB_POS + 1))
+          erb::or && erb::expect "}" || return 1
+        elif [[ -z ${!name+set} ]]; then
+          ERB_ERROR="fetch $name"
+          return 1
+        fi
+        [[ -z ${!name+set} ]] || ERB_VALUE="s${!name}"
+      else
+        ERB_ERROR=unsupported
+        return 1
+      fi
+      ;;
+    *) ERB_ERROR=unsupported; return 1 ;;
+  esac
+}
+
+# erb::interpolate RAW: a double-quoted string's value: its #{...} parts evaluated, \" \\ \n \t read.
+erb::interpolate() {
+  local raw=$1 out="" inner
+  while [[ -n $raw ]]; do
+    if [[ $raw == '#{'* ]]; then
+      raw=${raw#'#{'}
+      [[ $raw == *"}"* ]] || { ERB_ERROR=unsupported; return 1; }
+      inner=${raw%%"}"*} raw=${raw#*"}"}
+      erb::eval "$inner" || return 1
+      case $ERB_VALUE in n) ;; t) out+=true ;; f) out+=false ;; *) out+=${ERB_VALUE:1} ;; esac
+    elif [[ $raw == '\'* ]]; then
+      case ${raw:1:1} in n) out+=$'\n' ;; t) out+=$'\t' ;; *) out+=${raw:1:1} ;; esac
+      raw=${raw:2}
+    else
+      out+=${raw:0:1} raw=${raw:1}
+    fi
+  done
+  ERB_VALUE="s$out"
+}
+
+# erb_value EXPR: the text an output tag prints into ERB_TEXT, or fails (status 1: unsupported,
+# status 2: ENV.fetch of an unset variable, named in ERB_MISSING).
 erb_value() {
-  local e=$1 name fallback
-  e=${e#"${e%%[![:space:]]*}"} e=${e%"${e##*[![:space:]]}"}
-  if [[ $e =~ ^${ERB_ENV}$ ]]; then
-    name=${BASH_REMATCH[2]:-${BASH_REMATCH[3]}}
-    printf '%s' "${!name:-}"
-  elif [[ $e =~ ^${ERB_ENV}\ *\|\|\ *(.+)$ ]]; then
-    name=${BASH_REMATCH[2]:-${BASH_REMATCH[3]}}
-    fallback=$(erb_literal "${BASH_REMATCH[4]}") || return 1
-    if [[ -n ${!name+set} ]]; then printf '%s' "${!name}"; else printf '%s' "$fallback"; fi
-  elif [[ $e =~ ^${ERB_FETCH_BLOCK}$ || $e =~ ^${ERB_FETCH_DEFAULT}$ ]]; then
-    name=${BASH_REMATCH[1]}
-    fallback=$(erb_literal "${BASH_REMATCH[2]% }") || return 1
-    if [[ -n ${!name+set} ]]; then printf '%s' "${!name}"; else printf '%s' "$fallback"; fi
-  elif [[ $e =~ ^${ERB_FETCH}$ ]]; then
-    name=${BASH_REMATCH[1]}
-    [[ -n ${!name+set} ]] || return 2
-    printf '%s' "${!name}"
-  elif erb_literal "$e" >/dev/null; then
-    erb_literal "$e"
-  else
+  ERB_ERROR=""
+  if ! erb::eval "$1"; then
+    [[ $ERB_ERROR == fetch\ * ]] && { ERB_MISSING=${ERB_ERROR#fetch }; return 2; }
     return 1
   fi
+  case $ERB_VALUE in n) ERB_TEXT="" ;; t) ERB_TEXT=true ;; f) ERB_TEXT=false ;; *) ERB_TEXT=${ERB_VALUE:1} ;; esac
 }
 
-# erb_condition EXPR: succeeds when the condition holds; status 1 false, 3 unsupported.
+# erb_condition EXPR: succeeds when the condition holds; status 1 false, 3 unsupported (2: ENV.fetch
+# of an unset variable).
 erb_condition() {
-  local e=$1 name value literal
-  e=${e#"${e%%[![:space:]]*}"} e=${e%"${e##*[![:space:]]}"}
-  if [[ $e =~ ^${ERB_ENV}$ ]]; then
-    name=${BASH_REMATCH[2]:-${BASH_REMATCH[3]}}
-    [[ -n ${!name+set} ]]
-  elif [[ $e =~ ^${ERB_ENV}\ *(==|!=)\ *(.+)$ ]]; then
-    name=${BASH_REMATCH[2]:-${BASH_REMATCH[3]}}
-    local op=${BASH_REMATCH[4]}
-    literal=$(erb_literal "${BASH_REMATCH[5]}") || return 3
-    value=${!name-}
-    if [[ -z ${!name+set} ]]; then [[ $op == "!=" ]]
-    elif [[ $op == "==" ]]; then [[ $value == "$literal" ]]
-    else [[ $value != "$literal" ]]
-    fi
-  else
+  ERB_ERROR=""
+  if ! erb::eval "$1"; then
+    [[ $ERB_ERROR == fetch\ * ]] && { ERB_MISSING=${ERB_ERROR#fetch }; return 2; }
     return 3
   fi
+  erb::truthy "$ERB_VALUE" || return 1
 }
 
 # render_erb FILE: writes the rendered file to stdout; on unsupported ERB, reports FILE:LINE.
@@ -98,17 +241,16 @@ render_erb() {
       if [[ $tag == "="* ]]; then
         only_control=0
         [[ ${active[depth]} == 1 ]] || continue
-        local value rc=0
-        value=$(erb_value "${tag#=}") || rc=$?
+        local rc=0
+        erb_value "${tag#=}" || rc=$?
         if ((rc == 2)); then
-          [[ $tag =~ $ERB_FETCH ]] && ERB_MISSING=${BASH_REMATCH[1]}
-          erb_fail "$file" "$n" "ENV.fetch(\"$ERB_MISSING\") but $ERB_MISSING is not set" "set it, or give ENV.fetch a default"
+          erb_fetch_fail "$file" "$n"
           return 1
         elif ((rc)); then
           erb_fail "$file" "$n" "unsupported ERB <%${tag}%>"
           return 1
         fi
-        out+=$value
+        out+=$ERB_TEXT
         continue
       fi
       code=${tag#"${tag%%[![:space:]]*}"} code=${code%"${code##*[![:space:]]}"}
@@ -116,6 +258,7 @@ render_erb() {
         "if "* | "unless "*)
           local parent=${active[depth]} cond=${code#* } rc=0
           erb_condition "$cond" || rc=$?
+          ((rc == 2)) && { erb_fetch_fail "$file" "$n"; return 1; }
           ((rc == 3)) && { erb_fail "$file" "$n" "unsupported condition <%${tag}%>"; return 1; }
           [[ $code == unless* ]] && { ((rc == 0)) && rc=1 || rc=0; }
           ok=$((parent == 1 && rc == 0 ? 1 : 0))
@@ -125,6 +268,7 @@ render_erb() {
           ((depth > 0)) || { erb_fail "$file" "$n" "elsif without if"; return 1; }
           local rc=0
           erb_condition "${code#elsif }" || rc=$?
+          ((rc == 2)) && { erb_fetch_fail "$file" "$n"; return 1; }
           ((rc == 3)) && { erb_fail "$file" "$n" "unsupported condition <%${tag}%>"; return 1; }
           ok=$((active[depth - 1] == 1 && taken[depth] == 0 && rc == 0 ? 1 : 0))
           active[depth]=$ok
@@ -156,5 +300,9 @@ render_erb() {
 
 erb_fail() { # erb_fail FILE LINE WHAT [HINT]
   printf '%s: error: %s:%s: %s\n' "$SCRIPT_NAME" "$1" "$2" "$3" >&2
-  printf '%s: %s\n' "$SCRIPT_NAME" "${4:-only ENV[...], ENV[...] || default, ENV.fetch(...) and if/unless/elsif/else/end on ENV are supported}" >&2
+  printf '%s: %s\n' "$SCRIPT_NAME" "${4:-supported: ENV[...] and ENV.fetch(...), strings (with #{...}), numbers, nil, true, false, && || ! == != +, .to_s .to_i .strip .downcase .upcase .nil? .empty?, and if/unless/elsif/else/end, one tag per <% %> on one line}" >&2
+}
+
+erb_fetch_fail() { # erb_fetch_fail FILE LINE: ENV.fetch of the unset ERB_MISSING
+  erb_fail "$1" "$2" "ENV.fetch(\"$ERB_MISSING\") but $ERB_MISSING is not set" "set it, or give ENV.fetch a default"
 }

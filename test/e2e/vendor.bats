@@ -185,7 +185,7 @@ INI
     [[ -s $VWORK/$f/sbom.cdx.json ]] || fail "$f has no sbom.cdx.json"
   done
   args=$("$VWORK/nginx/bin/nginx" -V 2>&1 | sed -n 's/^configure arguments: //p')
-  [[ $args == *--without-http_ssi_module* && $args == *--without-http_scgi_module* ]] || fail "SSI or scgi compiled: $args"
+  [[ $args == *--without-http_ssi_module* && $args == *--without-http_grpc_module* && $args == *headers-more* ]] || fail "SSI or grpc compiled, or headers-more not: $args"
   run python3 -c '
 import json, sys
 bom = json.load(open(sys.argv[1]))

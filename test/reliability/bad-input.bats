@@ -274,6 +274,54 @@ with_pgbouncer_ini() {
   compile_refused 'unexpected "}" in config/nginx.conf.erb (rendered):3' "nginx -t rejected config/nginx.conf.erb"
 }
 
+@test "config/nginx.conf.erb with a regex PCRE2 refuses (PCRE1 took it): the line, why, and what to write" {
+  APP_SRC_USED="$BATS_TEST_TMPDIR/app"
+  mkdir -p "$APP_SRC_USED/config"
+  printf 'daemon off;\nevents {}\nhttp { server { listen <%%= ENV["PORT"] %%>;\n  location ~* ^/[\\w-.]+$ { return 204; } } }\n' >"$APP_SRC_USED/config/nginx.conf.erb"
+  compiles heroku-24 "$(env_dir)" "$APP_SRC_USED"
+  compile_refused "pcre2_compile() failed" "config/nginx.conf.erb (rendered):4" "a regular expression that PCRE2 refuses" "put last ([\w.-])"
+}
+
+@test "config/nginx.conf.erb using a module only another nginx has (uuid4, Lua): refused at build with what to use instead" {
+  APP_SRC_USED="$BATS_TEST_TMPDIR/app"
+  mkdir -p "$APP_SRC_USED/config"
+  printf 'daemon off;\nevents {}\nhttp { server { listen <%%= ENV["PORT"] %%>;\n uuid4 $uuid;\n } }\n' >"$APP_SRC_USED/config/nginx.conf.erb"
+  compiles heroku-24 "$(env_dir)" "$APP_SRC_USED"
+  compile_refused "config/nginx.conf.erb:4: uuid4 is nginx-uuid4-module's" 'request_id'
+  rm -rf "$BUILD"
+  printf 'daemon off;\nevents {}\nhttp { lua_shared_dict x 1m; server { listen <%%= ENV["PORT"] %%>; } }\n' >"$APP_SRC_USED/config/nginx.conf.erb"
+  compiles heroku-24 "$(env_dir)" "$APP_SRC_USED"
+  compile_refused "config/nginx.conf.erb:3: Lua and PageSpeed need another nginx" "OpenResty"
+}
+
+@test "the build's nginx -t leaves nothing outside its run dir: not the pid file a config names, nor nginx's default temp dirs" {
+  APP_SRC_USED="$BATS_TEST_TMPDIR/app"
+  mkdir -p "$APP_SRC_USED/config" && cp -r "$APP_SRC/." "$APP_SRC_USED/"
+  local pid=/tmp/hbnp-test-$$.pid log=/tmp/hbnp-test-$$.log
+  printf 'daemon off;\npid %s;\nevents {}\nhttp { error_log %s; server { listen <%%= ENV["PORT"] %%>; location / { return 204; } } }\n' "$pid" "$log" >"$APP_SRC_USED/config/nginx.conf.erb"
+  local before
+  before=$(ls -d /tmp/nginx-* 2>/dev/null || true)
+  compiles heroku-24 "$(env_dir)" "$APP_SRC_USED"
+  assert_success
+  assert_output --partial "nginx -t: config/nginx.conf.erb ok"
+  [[ ! -e $pid && ! -e $log ]] || fail "the build left $(ls -l "$pid" "$log" 2>&1)"
+  assert_equal "$(ls -d /tmp/nginx-* 2>/dev/null || true)" "$before"
+}
+
+@test "config/nginx.conf.erb's relative include names a file beside it, as under heroku-buildpack-nginx" {
+  APP_SRC_USED="$BATS_TEST_TMPDIR/app"
+  mkdir -p "$APP_SRC_USED/config" && cp -r "$APP_SRC/." "$APP_SRC_USED/"
+  printf 'daemon off;\nevents {}\nhttp { include uwsgi_params; server { listen <%%= ENV["PORT"] %%>; include nginx.security-headers.conf; location / { return 204; } } }\n' >"$APP_SRC_USED/config/nginx.conf.erb"
+  printf 'add_header X-Frame-Options DENY;\n' >"$APP_SRC_USED/config/nginx.security-headers.conf"
+  compiles heroku-24 "$(env_dir)" "$APP_SRC_USED"
+  assert_success
+  assert_output --partial "nginx -t: config/nginx.conf.erb ok"
+  rm -rf "$BUILD"
+  rm "$APP_SRC_USED/config/nginx.security-headers.conf"
+  compiles heroku-24 "$(env_dir)" "$APP_SRC_USED"
+  compile_refused "nginx.security-headers.conf"
+}
+
 @test "a config var that would stop every dyno fails the build, named, before the deploy" {
   compiles heroku-24 "$(env_dir PGBOUNCER_POOL_MODE=transation DATABASE_URL="$(url)")"
   compile_refused "PGBOUNCER_POOL_MODE must be one of: session, transaction, statement (it is 'transation')" "Fix what the lines above name"

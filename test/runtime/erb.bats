@@ -62,3 +62,33 @@ T
   printf '<%% if ENV["A"] %%>\nx\n' >"$F"
   run render_erb "$F"; assert_failure; assert_output --partial "without its end"
 }
+
+@test "Ruby that real templates use: && and || in conditions, #{} in strings, +, !, the String methods" {
+  cat >"$F" <<'T'
+<% if ENV['BASIC_AUTH_USER'] && ENV['BASIC_AUTH_PASSWORD'] %>
+auth_basic_user_file "<%= "#{ENV['HOME']}/config/.htpasswd" %>";
+<% end %>
+a <%= ENV['HOME'] + '/x' %> b <%= ENV['N'].to_i + 1 %> c <%= !ENV['Z'] %> d <%= (ENV['Z'] || "dz").upcase %>
+<% if ENV['MODE'].to_s.downcase == 'prod' || ENV['FORCE'] %>
+prod
+<% end %>
+e <%= ENV['A'] && ENV['B'] %>|<%= ENV.fetch('N', nil).nil? %>|<%= " #{ENV['Z']} ".strip.empty? %>
+T
+  HOME=/app N=41 BASIC_AUTH_USER=u BASIC_AUTH_PASSWORD=p MODE=PROD A=1 B=two run render_erb "$F"
+  assert_success
+  assert_output $'auth_basic_user_file "/app/config/.htpasswd";\na /app/x b 42 c true d DZ\nprod\ne two|false|true'
+  # Unset: no auth block, nil.to_i is 0, a nil && is nil (printed empty), and "" is not nil.
+  HOME=/app BASIC_AUTH_USER=u Z=zz run render_erb "$F"
+  assert_success
+  assert_output $'a /app/x b 1 c false d ZZ\ne |true|false'
+}
+
+@test "Ruby beyond the supported subset, or an error Ruby would raise, stops with the line named" {
+  local expr
+  for expr in "JSON.parse(ENV['X'])" "ENV['X'].split.each" "ENV['UNSET'] + 'x'" "ENV['X'] +" "system('id')"; do
+    printf 'ok\nx <%%= %s %%>\n' "$expr" >"$F"
+    X=a run render_erb "$F"
+    assert_failure
+    assert_output --partial "$F:2: unsupported ERB"
+  done
+}
