@@ -99,7 +99,8 @@ link_config_siblings() {
 # files_nginx_creates CONFIG: the absolute paths nginx -t may create, one a line: those CONFIG
 # names (pid, lock and log files, temp dirs) and the defaults built into nginx (nginx -V).
 files_nginx_creates() {
-  sed -nE 's/^[[:space:]]*(pid|lock_file|error_log|access_log|[a-z_]*_temp_path)[[:space:]]+(\/[^;[:space:]]+).*/\2/p' "$1"
+  grep -oE '(^|[;{[:space:]])(pid|lock_file|error_log|access_log|[a-z_]*_temp_path)[[:space:]]+/[^;[:space:]]+' "$1" |
+    sed -E 's/.*[[:space:]](\/[^[:space:]]+)$/\1/' || true
   "$NGINX_BIN" -V 2>&1 | tr ' ' '\n' | sed -nE 's/^--(pid-path|lock-path|http-[a-z-]+-temp-path)=(\/.+)$/\2/p'
 }
 
