@@ -8,7 +8,7 @@
 # Expressions are evaluated as Ruby would, for this subset:
 #   ENV["X"]  ENV['X']  ENV.fetch("X")  ENV.fetch("X", default)  ENV.fetch("X") { default }
 #   'text'  "text with #{expression}"  42  nil  true  false  ( expression )
-#   a || b   a && b   !a   a == b   a != b   a + b
+#   a || b   a && b   !a   a == b   a != b   a + b   a ? b : c
 #   .to_s .to_i .strip .downcase .upcase .nil? .empty?
 # A value is held as one string: its Ruby class's letter, then its text (s: String, i: Integer,
 # n: nil, t: true, f: false). ERB_ERROR says why an evaluation failed: "unsupported", or
@@ -27,7 +27,7 @@ erb::tokenize() {
     elif [[ $e =~ ^([0-9]+)(.*)$ ]]; then t="i:${BASH_REMATCH[1]}" e=${BASH_REMATCH[2]}
     elif [[ $e =~ ^([A-Za-z_][A-Za-z0-9_]*[?]?)(.*)$ ]]; then t="w:${BASH_REMATCH[1]}" e=${BASH_REMATCH[2]}
     elif [[ $e =~ ^(\&\&|\|\||==|!=)(.*)$ ]]; then t=${BASH_REMATCH[1]} e=${BASH_REMATCH[2]}
-    elif [[ $e =~ ^([][(){}.,!+])(.*)$ ]]; then t=${BASH_REMATCH[1]} e=${BASH_REMATCH[2]}
+    elif [[ $e =~ ^([][(){}.,!+?:])(.*)$ ]]; then t=${BASH_REMATCH[1]} e=${BASH_REMATCH[2]}
     else ERB_ERROR=unsupported; return 1
     fi
     ERB_TOKENS+=("$t")
@@ -43,8 +43,17 @@ erb::eval() {
   local -a ERB_TOKENS
   local ERB_POS=0
   erb::tokenize "$1" || return 1
-  erb::or || return 1
+  erb::ternary || return 1
   ((ERB_POS == ${#ERB_TOKENS[@]})) || { ERB_ERROR=unsupported; return 1; }
+}
+
+erb::ternary() {
+  erb::or || return 1
+  erb::peek "?" || return 0
+  local cond=$ERB_VALUE chosen
+  ERB_POS=$((ERB_POS + 1))
+  erb::ternary && chosen=$ERB_VALUE && erb::expect ":" && erb::ternary || return 1
+  ! erb::truthy "$cond" || ERB_VALUE=$chosen
 }
 
 erb::or() {
@@ -128,8 +137,14 @@ erb::postfix() {
 # erb::env_name: the variable name of a string token (ENV['X'] and ENV.fetch("X")).
 erb::env_name() {
   local t=${ERB_TOKENS[ERB_POS]-}
-  [[ $t =~ ^[sd]:([A-Za-z_][A-Za-z0-9_]*)$ ]] || { ERB_ERROR=unsupported; return 1; }
+  [[ $t =~ ^[sd]:([^\#]+)$ ]] || { ERB_ERROR=unsupported; return 1; }
   ERB_NAME=${BASH_REMATCH[1]} ERB_POS=$((ERB_POS + 1))
+}
+
+# erb::env NAME: the variable's value into ERB_VALUE, or nil. A name bash cannot hold (ENV["8080"])
+# is never set in a dyno's environment as bash passes it on.
+erb::env() {
+  if [[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*$ && -n ${!1+set} ]]; then ERB_VALUE="s${!1}"; else ERB_VALUE=n; fi
 }
 
 erb::primary() {
@@ -142,13 +157,12 @@ erb::primary() {
     w:nil) ERB_VALUE=n ;;
     w:true) ERB_VALUE=t ;;
     w:false) ERB_VALUE=f ;;
-    "(") erb::or && erb::expect ")" ;;
+    "(") erb::ternary && erb::expect ")" ;;
     w:ENV)
       if erb::peek "["; then
         ERB_POS=$((ERB_POS + 1))
         erb::env_name && erb::expect "]" || return 1
-        name=$ERB_NAME
-        if [[ -n ${!name+set} ]]; then ERB_VALUE="s${!name}"; else ERB_VALUE=n; fi
+        erb::env "$ERB_NAME"
       elif erb::peek "." && [[ ${ERB_TOKENS[ERB_POS + 1]-} == w:fetch ]]; then
         ERB_POS=$((ERB_POS + 2))
         erb::expect "(" && erb::env_name || return 1
@@ -159,11 +173,13 @@ erb::primary() {
         elif erb::expect ")" && erb::peek "{"; then
           ERB_POS=$((ERB_POS + 1))
           erb::or && erb::expect "}" || return 1
-        elif [[ -z ${!name+set} ]]; then
-          ERB_ERROR="fetch $name"
-          return 1
+        else
+          erb::env "$name"
+          [[ $ERB_VALUE != n ]] || { ERB_ERROR="fetch $name"; return 1; }
         fi
-        [[ -z ${!name+set} ]] || ERB_VALUE="s${!name}"
+        local default=$ERB_VALUE
+        erb::env "$name"
+        [[ $ERB_VALUE != n ]] || ERB_VALUE=$default
       else
         ERB_ERROR=unsupported
         return 1
@@ -298,9 +314,11 @@ render_erb() {
   ((depth == 0)) || { erb_fail "$file" "$n" "an if without its end"; return 1; }
 }
 
+ERB_SUPPORTED='supported: ENV[...] and ENV.fetch(...), strings (with #{...}), numbers, nil, true, false, && || ! == != + ?:, .to_s .to_i .strip .downcase .upcase .nil? .empty?, and if/unless/elsif/else/end, one tag per <% %> on one line'
+
 erb_fail() { # erb_fail FILE LINE WHAT [HINT]
   printf '%s: error: %s:%s: %s\n' "$SCRIPT_NAME" "$1" "$2" "$3" >&2
-  printf '%s: %s\n' "$SCRIPT_NAME" "${4:-supported: ENV[...] and ENV.fetch(...), strings (with #{...}), numbers, nil, true, false, && || ! == != +, .to_s .to_i .strip .downcase .upcase .nil? .empty?, and if/unless/elsif/else/end, one tag per <% %> on one line}" >&2
+  printf '%s: %s\n' "$SCRIPT_NAME" "${4:-$ERB_SUPPORTED}" >&2
 }
 
 erb_fetch_fail() { # erb_fetch_fail FILE LINE: ENV.fetch of the unset ERB_MISSING

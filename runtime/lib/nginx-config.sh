@@ -118,8 +118,8 @@ keep_in_hand() { # keep_in_hand RENDERED SOURCE
   [[ -z $line ]] || die "${2#"$APP_DIR"/}:$line: NAXSI, the firewall module heroku-buildpack-nginx built in 2019-2020, is not in this nginx (NAXSI is no longer maintained)" "Remove the naxsi lines (include naxsi_core.rules; include naxsi.rules;)."
   line=$(grep -nE '^[[:space:]]*uuid4[[:space:]]' "$2" | head -n1 | cut -d: -f1 || true)
   [[ -z $line ]] || die "${2#"$APP_DIR"/}:$line: uuid4 is nginx-uuid4-module's, which heroku-buildpack-nginx builds in and this nginx does not (Debian does not package it)" "Use nginx's own \$request_id (32 random hex digits) where you used the uuid4 variable."
-  line=$(grep -nE '^[^#]*\b(content_by_lua|access_by_lua|rewrite_by_lua|set_by_lua|lua_[a-z_]+|pagespeed)\b' "$2" | head -n1 | cut -d: -f1 || true)
-  [[ -z $line ]] || die "${2#"$APP_DIR"/}:$line: Lua and PageSpeed need another nginx (OpenResty, or one built with ngx_pagespeed); neither heroku-buildpack-nginx nor this buildpack has them" "Use an OpenResty buildpack for this app, or remove those lines."
+  line=$(grep -nE '^[^#]*\b([a-z_]+_by_lua[a-z_]*|lua_[a-z_]+|mruby_[a-z_]+|pagespeed)\b' "$2" | head -n1 | cut -d: -f1 || true)
+  [[ -z $line ]] || die "${2#"$APP_DIR"/}:$line: Lua, mruby and PageSpeed need another nginx (OpenResty, ngx_mruby, ngx_pagespeed); neither heroku-buildpack-nginx nor this buildpack has them" "Use a buildpack with that nginx for this app (heroku-buildpack-static's template is for its own nginx), or remove those lines."
   grep -Eq '^[[:space:]]*daemon[[:space:]]' "$1" || globals+="daemon off; "
   grep -Eq '^[[:space:]]*pid[[:space:]]' "$1" || globals+="pid $RUN_DIR/nginx.pid; "
   [[ -z $globals ]] || NGINX_ARGS+=(-g "$globals")

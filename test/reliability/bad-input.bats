@@ -282,7 +282,7 @@ with_pgbouncer_ini() {
   compile_refused "pcre2_compile() failed" "config/nginx.conf.erb (rendered):4" "a regular expression that PCRE2 refuses" "put last ([\w.-])"
 }
 
-@test "config/nginx.conf.erb using a module only another nginx has (uuid4, Lua): refused at build with what to use instead" {
+@test "config/nginx.conf.erb using a module only another nginx has (uuid4, Lua, mruby): refused at build with what to use instead" {
   APP_SRC_USED="$BATS_TEST_TMPDIR/app"
   mkdir -p "$APP_SRC_USED/config"
   printf 'daemon off;\nevents {}\nhttp { server { listen <%%= ENV["PORT"] %%>;\n uuid4 $uuid;\n } }\n' >"$APP_SRC_USED/config/nginx.conf.erb"
@@ -291,7 +291,7 @@ with_pgbouncer_ini() {
   rm -rf "$BUILD"
   printf 'daemon off;\nevents {}\nhttp { lua_shared_dict x 1m; server { listen <%%= ENV["PORT"] %%>; } }\n' >"$APP_SRC_USED/config/nginx.conf.erb"
   compiles heroku-24 "$(env_dir)" "$APP_SRC_USED"
-  compile_refused "config/nginx.conf.erb:3: Lua and PageSpeed need another nginx" "OpenResty"
+  compile_refused "config/nginx.conf.erb:3: Lua, mruby and PageSpeed need another nginx" "OpenResty"
 }
 
 @test "the build's nginx -t leaves nothing outside its run dir: not the pid file a config names, nor nginx's default temp dirs" {
