@@ -92,3 +92,12 @@ T
     assert_output --partial "$F:2: unsupported ERB"
   done
 }
+
+@test "a ternary, and ENV of a name no shell variable can have (nil, as in Ruby)" {
+  printf '<%%= ENV["SKIP_HTTPS"] == "true" ? "$scheme" : "https" %%>|<%%= ENV["8080"] %%>|<%%= ENV["8080"].nil? ? 1 : 2 %%>\n' >"$F"
+  SKIP_HTTPS=true run render_erb "$F"
+  assert_success
+  assert_output '$scheme||1'
+  run render_erb "$F"
+  assert_output 'https||1'
+}
