@@ -4,9 +4,10 @@
  * security table, SECURITY.md's sweep line and each SBOM's CycloneDX `vulnerabilities` are all
  * made from it, and `ledgerProblems` says where the ledger and the tree have drifted apart.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "fs";
+import { existsSync, readFileSync } from "fs";
 import { join, relative } from "path";
 import { Manifest } from "../src/core/manifest";
+import { filesUnder } from "./recipe";
 
 /**
  * - patched: a named patch file (or several) under builds/patches fixes it;
@@ -75,15 +76,6 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 export function idsOfPatch(text: string): string[] {
   const header = text.split(/^(?:---|diff --git|Index:) /m)[0];
   return [...new Set(header.match(ID) ?? [])];
-}
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((name) => {
-      const p = join(dir, name);
-      return statSync(p).isDirectory() ? filesUnder(p) : [p];
-    });
 }
 
 /** Every patch the manifest applies, by component name. */

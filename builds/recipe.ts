@@ -10,7 +10,8 @@ export function libraryEnvName(name: string): string {
   return name.toUpperCase().replace(/[^A-Z0-9]/g, "_");
 }
 
-function filesUnder(dir: string): string[] {
+/** Every file below dir, in a stable order. */
+export function filesUnder(dir: string): string[] {
   return readdirSync(dir)
     .sort()
     .flatMap((name) => {
