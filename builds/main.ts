@@ -12,11 +12,12 @@ import { homedir, tmpdir } from "os";
 import { dirname, join } from "path";
 import { ARCH_PLATFORMS, DebianPin, Manifest, validateManifest } from "../src/core/manifest";
 import { sha256File, sha256Text } from "../src/core/sha256";
-import { isUserError, UserError } from "../src/core/errors";
+import { UserError } from "../src/core/errors";
 import { consoleLog, humanBytes } from "../src/core/log";
 import { buildInputsKey, checkPatchLists, checkSourceSha256, libraryEnvName } from "./recipe";
 import { artifactSbom } from "./sbom";
 import { Ledger, ledgerProblems, modulesOfNgxModulesC, readLedger, unreviewedModules } from "./advisories";
+import { runEntry } from "./entry";
 import { checkArtifactSbom, SBOM_FILE } from "../src/core/sbom";
 
 // Run through support/run-ts.mjs from a temporary bundle, so find the checkout from the cwd.
@@ -240,13 +241,4 @@ async function main(): Promise<void> {
   }
 }
 
-
-main().catch((e: unknown) => {
-  if (isUserError(e)) {
-    log.error(`vendor:build: ${e.message}`);
-    if (e.hint) log.error(e.hint);
-  } else {
-    log.error(`vendor:build: unexpected failure: ${(e as Error).stack ?? String(e)}`);
-  }
-  process.exitCode = 1;
-});
+runEntry("vendor:build", main);

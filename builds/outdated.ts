@@ -12,9 +12,10 @@ import { readFileSync } from "fs";
 import { join } from "path";
 import { request } from "undici";
 import { DebianPin, validateManifest } from "../src/core/manifest";
-import { isUserError, UserError } from "../src/core/errors";
+import { UserError } from "../src/core/errors";
 import { consoleLog } from "../src/core/log";
 import { readLedger } from "./advisories";
+import { runEntry } from "./entry";
 
 const log = consoleLog();
 const root = process.cwd();
@@ -80,12 +81,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
-  if (isUserError(e)) {
-    log.error(`vendor:outdated: ${e.message}`);
-    if (e.hint) log.error(e.hint);
-  } else {
-    log.error(`vendor:outdated: unexpected failure: ${(e as Error).stack ?? String(e)}`);
-  }
-  process.exitCode = 1;
-});
+runEntry("vendor:outdated", main);
