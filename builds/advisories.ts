@@ -36,6 +36,10 @@ export interface Advisory {
   evidence: string;
   /** The day the status was last checked. */
   checked: string;
+  /** not-affected: why, in VEX's words (code_not_reachable when absent). */
+  justification?: "code_not_present" | "code_not_reachable" | "requires_configuration";
+  /** open: whether it reaches our build is itself not yet known (VEX in_triage, not exploitable). */
+  triage?: boolean;
 }
 
 export interface LedgerComponent {
@@ -144,10 +148,13 @@ export function unreviewedModules(ledger: Ledger, compiled: string[]): string[] 
   return compiled.filter((m) => !reviewed.has(m));
 }
 
-/** The module names of an nginx build tree's objs/ngx_modules.c, in its order. */
+/** The module names of an nginx build tree's objs/ngx_modules.c, in its order; fails on a file it cannot read them from. */
 export function modulesOfNgxModulesC(text: string): string[] {
   const names = /ngx_module_names\[\] = \{([^}]*)\}/.exec(text)?.[1] ?? "";
-  return [...names.matchAll(/"([a-z0-9_]+)"/g)].map((m) => m[1]);
+  const modules = [...names.matchAll(/"([a-z0-9_]+)"/g)].map((m) => m[1]);
+  // An empty list would pass the review check silently.
+  if (!modules.includes("ngx_core_module")) throw new Error("objs/ngx_modules.c: no module names found (its format changed?)");
+  return modules;
 }
 
 const STATUS_WORDS: Record<AdvisoryStatus, string> = {
@@ -205,9 +212,9 @@ function analysisOf(a: Advisory): CdxVulnerability["analysis"] {
     case "not-compiled":
       return { state: "not_affected", justification: "code_not_present", detail: `${a.why} ${a.evidence}` };
     case "not-affected":
-      return { state: "not_affected", justification: "code_not_reachable", detail: `${a.why} ${a.evidence}` };
+      return { state: "not_affected", justification: a.justification ?? "code_not_reachable", detail: `${a.why} ${a.evidence}` };
     case "open":
-      return { state: "exploitable", response: ["update"], detail: `${a.why} ${a.evidence}` };
+      return a.triage ? { state: "in_triage", detail: `${a.why} ${a.evidence}` } : { state: "exploitable", response: ["update"], detail: `${a.why} ${a.evidence}` };
   }
 }
 

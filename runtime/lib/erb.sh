@@ -12,7 +12,9 @@
 #   .to_s .to_i .strip .downcase .upcase .nil? .empty?
 # A value is held as one string: its Ruby class's letter, then its text (s: String, i: Integer,
 # n: nil, t: true, f: false). ERB_ERROR says why an evaluation failed: "unsupported", or
-# "fetch NAME" (ENV.fetch of an unset variable without a default).
+# "fetch NAME" (ENV.fetch of an unset variable without a default). As in Ruby, the operand that
+# ||, && and ?: do not take is parsed but not evaluated (ERB_SKIP > 0): no error of its values
+# counts there. ENV is the exported environment, not the renderer's own shell variables.
 
 # erb::tokenize EXPR: EXPR's tokens into ERB_TOKENS ("s:text" for a single-quoted string, "d:raw"
 # for a double-quoted one, "i:digits", "w:word", or the operator itself); fails on anything else.
@@ -34,7 +36,24 @@ erb::tokenize() {
   done
 }
 
+ERB_SKIP=0
+
 erb::peek() { [[ ${ERB_TOKENS[ERB_POS]-} == "$1" ]]; }
+# erb::skipped FN: FN parsed as an operand Ruby would not evaluate.
+erb::skipped() {
+  ERB_SKIP=$((ERB_SKIP + 1))
+  local rc=0
+  "$1" || rc=$?
+  ERB_SKIP=$((ERB_SKIP - 1))
+  return "$rc"
+}
+# erb::type_error: Ruby would raise here (a method of another class, String + nil): refused, unless
+# in an operand Ruby does not evaluate.
+erb::type_error() {
+  ((ERB_SKIP)) && { ERB_VALUE=n; return 0; }
+  ERB_ERROR=unsupported
+  return 1
+}
 erb::expect() { erb::peek "$1" || { ERB_ERROR=unsupported; return 1; }; ERB_POS=$((ERB_POS + 1)); }
 erb::truthy() { [[ $1 != n && $1 != f ]]; }
 
@@ -52,8 +71,12 @@ erb::ternary() {
   erb::peek "?" || return 0
   local cond=$ERB_VALUE chosen
   ERB_POS=$((ERB_POS + 1))
-  erb::ternary && chosen=$ERB_VALUE && erb::expect ":" && erb::ternary || return 1
-  ! erb::truthy "$cond" || ERB_VALUE=$chosen
+  if erb::truthy "$cond"; then
+    erb::ternary && chosen=$ERB_VALUE && erb::expect ":" && erb::skipped erb::ternary || return 1
+    ERB_VALUE=$chosen
+  else
+    erb::skipped erb::ternary && erb::expect ":" && erb::ternary || return 1
+  fi
 }
 
 erb::or() {
@@ -61,23 +84,32 @@ erb::or() {
   local left
   while erb::peek "||"; do
     ERB_POS=$((ERB_POS + 1)) left=$ERB_VALUE
-    erb::and || return 1
-    erb::truthy "$left" && ERB_VALUE=$left
+    if erb::truthy "$left"; then
+      erb::skipped erb::and || return 1
+      ERB_VALUE=$left
+    else
+      erb::and || return 1
+    fi
   done
   return 0
 }
 
 erb::and() {
-  erb::not || return 1
+  erb::compare || return 1
   local left
   while erb::peek "&&"; do
     ERB_POS=$((ERB_POS + 1)) left=$ERB_VALUE
-    erb::not || return 1
-    erb::truthy "$left" || ERB_VALUE=$left
+    if erb::truthy "$left"; then
+      erb::compare || return 1
+    else
+      erb::skipped erb::compare || return 1
+      ERB_VALUE=$left
+    fi
   done
   return 0
 }
 
+# ! binds tighter than == and + in Ruby: !a == b is (!a) == b.
 erb::not() {
   if erb::peek "!"; then
     ERB_POS=$((ERB_POS + 1))
@@ -85,7 +117,7 @@ erb::not() {
     if erb::truthy "$ERB_VALUE"; then ERB_VALUE=f; else ERB_VALUE=t; fi
     return 0
   fi
-  erb::compare
+  erb::postfix
 }
 
 erb::compare() {
@@ -98,17 +130,25 @@ erb::compare() {
 }
 
 erb::sum() {
-  erb::postfix || return 1
+  erb::not || return 1
   local left
   while erb::peek "+"; do
     ERB_POS=$((ERB_POS + 1)) left=$ERB_VALUE
-    erb::postfix || return 1
+    erb::not || return 1
     if [[ $left == s* && $ERB_VALUE == s* ]]; then ERB_VALUE="s${left#s}${ERB_VALUE#s}"
-    elif [[ $left == i* && $ERB_VALUE == i* ]]; then ERB_VALUE="i$((${left#i} + ${ERB_VALUE#i}))"
-    else ERB_ERROR=unsupported; return 1  # Ruby raises here (String + nil, String + Integer)
+    elif [[ $left == i* && $ERB_VALUE == i* ]]; then erb::integer "$((${left#i} + ${ERB_VALUE#i}))" || return 1
+    else erb::type_error || return 1  # String + nil, String + Integer
     fi
   done
   return 0
+}
+
+# erb::integer TEXT: an Integer of TEXT's leading [-+]digits, at most 18 of them (bash's 64-bit
+# arithmetic; Ruby's has no bound, so a longer one is refused rather than wrapped).
+erb::integer() {
+  [[ $1 =~ ^[[:space:]]*([-+]?)0*([0-9]{1,18})([^0-9]|$) ]] || { [[ $1 =~ ^[[:space:]]*[-+]?[0-9]{19} ]] && { ERB_ERROR=unsupported; return 1; }; ERB_VALUE=i0; return 0; }
+  ERB_VALUE="i${BASH_REMATCH[1]/+/}$((10#${BASH_REMATCH[2]}))"
+  [[ $ERB_VALUE != i-0 ]] || ERB_VALUE=i0
 }
 
 erb::postfix() {
@@ -120,7 +160,9 @@ erb::postfix() {
     case $m:${v:0:1} in
       to_s:n) ERB_VALUE=s ;;
       to_s:i | to_s:s) ERB_VALUE="s${v:1}" ;;
-      to_i:s) [[ ${v:1} =~ ^[[:space:]]*(-?[0-9]+) ]] && ERB_VALUE="i$((10#${BASH_REMATCH[1]}))" || ERB_VALUE=i0 ;;
+      to_s:t) ERB_VALUE=strue ;;
+      to_s:f) ERB_VALUE=sfalse ;;
+      to_i:s) erb::integer "${v:1}" || return 1 ;;
       to_i:i) ;;
       to_i:n) ERB_VALUE=i0 ;;
       strip:s) v=${v:1} v=${v#"${v%%[![:space:]]*}"} ERB_VALUE="s${v%"${v##*[![:space:]]}"}" ;;
@@ -128,6 +170,7 @@ erb::postfix() {
       upcase:s) v=${v:1} ERB_VALUE="s${v^^}" ;;
       nil\?:*) [[ $v == n ]] && ERB_VALUE=t || ERB_VALUE=f ;;
       empty\?:s) [[ $v == s ]] && ERB_VALUE=t || ERB_VALUE=f ;;
+      to_s:* | to_i:* | strip:* | downcase:* | upcase:* | empty\?:*) erb::type_error || return 1 ;;
       *) ERB_ERROR=unsupported; return 1 ;;
     esac
   done
@@ -144,7 +187,10 @@ erb::env_name() {
 # erb::env NAME: the variable's value into ERB_VALUE, or nil. A name bash cannot hold (ENV["8080"])
 # is never set in a dyno's environment as bash passes it on.
 erb::env() {
-  if [[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*$ && -n ${!1+set} ]]; then ERB_VALUE="s${!1}"; else ERB_VALUE=n; fi
+  ERB_VALUE=n
+  [[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*$ && -n ${!1+set} ]] || return 0
+  [[ $(declare -p -- "$1" 2>/dev/null) =~ ^declare\ -([a-zA-Z]*) ]] || return 0
+  [[ ${BASH_REMATCH[1]} != *x* ]] || ERB_VALUE="s${!1}"
 }
 
 erb::primary() {
@@ -153,7 +199,7 @@ erb::primary() {
   case $t in
     s:*) ERB_VALUE="s${t#s:}" ;;
     d:*) erb::interpolate "${t#d:}" || return 1 ;;
-    i:*) ERB_VALUE="i$((10#${t#i:}))" ;;
+    i:*) erb::integer "${t#i:}" || return 1 ;;
     w:nil) ERB_VALUE=n ;;
     w:true) ERB_VALUE=t ;;
     w:false) ERB_VALUE=f ;;
@@ -167,19 +213,21 @@ erb::primary() {
         ERB_POS=$((ERB_POS + 2))
         erb::expect "(" && erb::env_name || return 1
         name=$ERB_NAME
+        erb::env "$name"
+        local value=$ERB_VALUE default=erb::ternary
+        # The default is evaluated only when the variable is unset.
+        [[ $value == n ]] || default="erb::skipped erb::ternary"
         if erb::peek ","; then
           ERB_POS=$((ERB_POS + 1))
-          erb::or && erb::expect ")" || return 1
+          $default && erb::expect ")" || return 1
         elif erb::expect ")" && erb::peek "{"; then
           ERB_POS=$((ERB_POS + 1))
-          erb::or && erb::expect "}" || return 1
-        else
-          erb::env "$name"
-          [[ $ERB_VALUE != n ]] || { ERB_ERROR="fetch $name"; return 1; }
+          $default && erb::expect "}" || return 1
+        elif [[ $value == n ]] && ((!ERB_SKIP)); then
+          ERB_ERROR="fetch $name"
+          return 1
         fi
-        local default=$ERB_VALUE
-        erb::env "$name"
-        [[ $ERB_VALUE != n ]] || ERB_VALUE=$default
+        [[ $value == n ]] || ERB_VALUE=$value
       else
         ERB_ERROR=unsupported
         return 1

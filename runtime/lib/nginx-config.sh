@@ -65,10 +65,11 @@ render_config() {
   # At build time nothing may stay behind outside the run dir: a pid file or log nginx -t creates
   # (as root, on a machine that also boots the slug) would keep the dyno's nginx from starting.
   if [[ -n ${SETTINGS_BUILD_DIR:-} ]]; then
-    while IFS= read -r path; do [[ -e $path ]] || created+=("$path"); done < <(files_nginx_creates "$out")
+    while IFS= read -r path; do [[ -e $path || -L $path ]] || created+=("$path"); done < <(files_nginx_creates "$out")
   fi
   check=$("$NGINX_BIN" "${NGINX_ARGS[@]}" -t 2>&1) || rc=$?
-  for path in "${created[@]}"; do rm -f "$path" 2>/dev/null || rmdir "$path" 2>/dev/null || true; done
+  # (the + form: bash 4.3, cedar-14's, calls an empty array unbound under set -u)
+  for path in ${created[@]+"${created[@]}"}; do rm -f "$path" 2>/dev/null || rmdir "$path" 2>/dev/null || true; done
   if ((rc)); then
     printf '%s\n' "$check" | sed "s#$RUN_DIR/nginx.conf#${src#"$APP_DIR"/} (rendered)#g" >&2
     if [[ $check == *"pcre2_compile() failed"* ]]; then
@@ -118,7 +119,7 @@ keep_in_hand() { # keep_in_hand RENDERED SOURCE
   [[ -z $line ]] || die "${2#"$APP_DIR"/}:$line: NAXSI, the firewall module heroku-buildpack-nginx built in 2019-2020, is not in this nginx (NAXSI is no longer maintained)" "Remove the naxsi lines (include naxsi_core.rules; include naxsi.rules;)."
   line=$(grep -nE '^[[:space:]]*uuid4[[:space:]]' "$2" | head -n1 | cut -d: -f1 || true)
   [[ -z $line ]] || die "${2#"$APP_DIR"/}:$line: uuid4 is nginx-uuid4-module's, which heroku-buildpack-nginx builds in and this nginx does not (Debian does not package it)" "Use nginx's own \$request_id (32 random hex digits) where you used the uuid4 variable."
-  line=$(grep -nE '^[^#]*\b([a-z_]+_by_lua[a-z_]*|lua_[a-z_]+|mruby_[a-z_]+|pagespeed)\b' "$2" | head -n1 | cut -d: -f1 || true)
+  line=$(grep -nE '(^|[;{])[[:space:]]*([a-z_]+_by_lua[a-z_]*|lua_[a-z_]+|mruby_[a-z_]+|pagespeed)([[:space:];{]|$)' "$2" | grep -vE '^[0-9]+:[[:space:]]*#' | head -n1 | cut -d: -f1 || true)
   [[ -z $line ]] || die "${2#"$APP_DIR"/}:$line: Lua, mruby and PageSpeed need another nginx (OpenResty, ngx_mruby, ngx_pagespeed); neither heroku-buildpack-nginx nor this buildpack has them" "Use a buildpack with that nginx for this app (heroku-buildpack-static's template is for its own nginx), or remove those lines."
   grep -Eq '^[[:space:]]*daemon[[:space:]]' "$1" || globals+="daemon off; "
   grep -Eq '^[[:space:]]*pid[[:space:]]' "$1" || globals+="pid $RUN_DIR/nginx.pid; "

@@ -9,6 +9,7 @@ CONFIGS="$BATS_TEST_DIRNAME/../fixtures/anchor-nginx-configs"
 setup_file() {
   load ../support/helpers
   [[ ! -e /app ]] || { echo "/app exists: these tests put a slug there, as Heroku does; move it away" >&2; return 1; }
+  export OWN_APP_DIR=1
   start_platform
   APP_SRC="$BATS_FILE_TMPDIR/src"
   mkdir -p "$APP_SRC/dist" "$APP_SRC/public" "$APP_SRC/config"
@@ -23,7 +24,8 @@ setup_file() {
 
 teardown_file() {
   stop_platform
-  rm -rf /app
+  # Only the /app this file made: bats runs teardown_file even when setup_file refused.
+  [[ -z ${OWN_APP_DIR:-} ]] || rm -rf /app
 }
 
 teardown() {

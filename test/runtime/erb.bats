@@ -101,3 +101,20 @@ T
   run render_erb "$F"
   assert_output 'https||1'
 }
+
+@test "as in Ruby: the operand ||, && and ?: do not take is not evaluated; ! binds before ==; ENV is the exported environment" {
+  printf '%s\n' '<%= ENV["X"] ? ENV["X"].downcase : "d" %>|<%= ENV["X"] && ENV["X"].strip %>|<%= ENV["X"] || ENV.fetch("NOPE") %>|<%= !ENV["X"] == "c" %>|<%= ENV["N"].to_i + 1 %>|<%= ENV["SHELL_ONLY"] %>' >"$F"
+  X=AbC N=-5 run render_erb "$F"
+  assert_success
+  assert_output 'abc|AbC|AbC|false|-4|'
+  run render_erb "$F"
+  assert_failure
+  assert_output --partial 'ENV.fetch("NOPE") but NOPE is not set'
+  printf '%s\n' '<%= ENV["X"] ? ENV["X"].downcase : "d" %>|<%= ENV["X"] && ENV["X"].strip %>|<%= ENV["SHELL_ONLY"] %>' >"$F"
+  SHELL_ONLY=not-exported
+  run render_erb "$F"
+  assert_success
+  assert_output 'd||'
+  N=123456789012345678901 run render_erb <(printf '<%%= ENV["N"].to_i %%>\n')
+  assert_failure
+}

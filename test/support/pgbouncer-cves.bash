@@ -73,6 +73,8 @@ pgbouncer_cves::malicious_server() {
 [databases]
 app = host=127.0.0.1 port=$server user=app password=secret"
   pgbouncer_cves::request "$1" "$server"
+  # shellcheck disable=SC2154 # output: set by bats' run
+  printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/cve-request.out"
   pgbouncer_cves::serving
   run cat "$BATS_TEST_TMPDIR/pgb.log"
   assert_output --partial "new connection to server"
@@ -89,4 +91,8 @@ pgbouncer_cves::cve_2026_6669() {
 # refused (unpatched, the proof was written past the stack buffer and pgbouncer died).
 pgbouncer_cves::cve_2026_6665_rest() {
   pgbouncer_cves::malicious_server server-long-nonce
+  # Refused before it is sent, not just survived: where the overflow misses the stack canary, the
+  # unpatched pgbouncer lives on and sends a message cut short.
+  run cat "$BATS_TEST_TMPDIR/cve-request.out"
+  assert_output --partial "server got a client-final-message: no"
 }

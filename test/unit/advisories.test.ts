@@ -55,6 +55,7 @@ test("an nginx module compiled but never reviewed is named", () => {
   const c = `ngx_module_t *ngx_modules[] = {};\nchar *ngx_module_names[] = {\n    "ngx_core_module",\n    "ngx_http_v2_module",\n    NULL\n};\n`;
   assert.deepEqual(modulesOfNgxModulesC(c), ["ngx_core_module", "ngx_http_v2_module"]);
   assert.deepEqual(unreviewedModules(ledger(), modulesOfNgxModulesC(c)), ["ngx_http_v2_module"]);
+  assert.throws(() => modulesOfNgxModulesC("char *ngx_module_names[] = { NULL };"), /no module names found/);
 });
 
 test("the README's security table is the ledger's, and SECURITY.md states its sweep", () => {
@@ -80,6 +81,8 @@ test("each advisory becomes a VEX entry: resolved with pedigree, or not affected
   assert.equal(of("CVE-2026-123007").analysis.justification, "code_not_present");
   assert.equal(of("CVE-2026-72897").analysis.justification, "code_not_reachable");
   assert.equal(of("CVE-2026-35189").analysis.state, "exploitable");
+  assert.equal(of("CVE-2026-125283").analysis.state, "in_triage", "open, and not known to reach us");
+  assert.equal(of("CVE-2026-97205").analysis.justification, "code_not_present");
   assert.ok(!v.some((x) => x.id === "CVE-2026-27171"), "zlib's are not among these components'");
 });
 
