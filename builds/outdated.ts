@@ -44,7 +44,7 @@ function uris(pkg: string, revision: string): string[] {
 
 async function served(url: string): Promise<boolean> {
   try {
-    const res = await request(url, { method: "HEAD", headersTimeout: 15000, bodyTimeout: 15000 });
+    const res = await request(url, { method: "HEAD", headersTimeout: 15000, bodyTimeout: 15000, maxRedirections: 5 });
     await res.body.dump();
     return res.statusCode >= 200 && res.statusCode < 300;
   } catch {
