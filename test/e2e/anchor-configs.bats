@@ -8,8 +8,7 @@ CONFIGS="$BATS_TEST_DIRNAME/../fixtures/anchor-nginx-configs"
 
 setup_file() {
   load ../support/helpers
-  [[ ! -e /app ]] || { echo "/app exists: these tests put a slug there, as Heroku does; move it away" >&2; return 1; }
-  export OWN_APP_DIR=1
+  app_dir::claim
   start_platform
   APP_SRC="$BATS_FILE_TMPDIR/src"
   mkdir -p "$APP_SRC/dist" "$APP_SRC/public" "$APP_SRC/config"
@@ -24,14 +23,10 @@ setup_file() {
 
 teardown_file() {
   stop_platform
-  # Only the /app this file made: bats runs teardown_file even when setup_file refused.
-  [[ -z ${OWN_APP_DIR:-} ]] || rm -rf /app
+  app_dir::release
 }
 
-teardown() {
-  [[ -n $(dyno::pids) ]] && dyno::stop
-  return 0
-}
+teardown() { stop_dyno_if_running; }
 
 # kind CONFIG: what the config was made for: proxy (an app on /tmp/nginx.socket), static (a
 # built site in /app/dist), solo (a site in /app/public), nextjs (an app on localhost:3000).

@@ -9,8 +9,7 @@ APPS="$BATS_TEST_DIRNAME/../fixtures/real-nginx-configs"
 
 setup_file() {
   load ../support/helpers
-  [[ ! -e /app ]] || { echo "/app exists: these tests put a slug there, as Heroku does; move it away" >&2; return 1; }
-  export OWN_APP_DIR=1
+  app_dir::claim
   start_platform
   local src="$BATS_FILE_TMPDIR/src"
   mkdir -p "$src"
@@ -20,14 +19,10 @@ setup_file() {
 
 teardown_file() {
   stop_platform
-  # Only the /app this file made: bats runs teardown_file even when setup_file refused.
-  [[ -z ${OWN_APP_DIR:-} ]] || rm -rf /app
+  app_dir::release
 }
 
-teardown() {
-  [[ -n $(dyno::pids) ]] && dyno::stop
-  return 0
-}
+teardown() { stop_dyno_if_running; }
 
 # expectation APP FIELD: APP's row of expectations.tsv: its script, its env (VAR=VALUE …), or what
 # it expects ("boots", "refused: TEXT", or "resolves: HOST").

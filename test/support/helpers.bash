@@ -80,3 +80,17 @@ boot_web() {
   WEB_PID=$DYNO_PID WEB_LOG=$DYNO_LOG
   dyno::wait_http /
 }
+
+# app_dir::claim / app_dir::release: /app for a suite that puts a slug there, as Heroku does. Only
+# an /app the suite claimed is removed: bats runs teardown_file even when setup_file refused.
+app_dir::claim() {
+  [[ ! -e /app ]] || { echo "/app exists: these tests put a slug there, as Heroku does; move it away" >&2; return 1; }
+  export APP_DIR_CLAIMED=1
+}
+app_dir::release() { [[ -z ${APP_DIR_CLAIMED:-} ]] || rm -rf /app; }
+
+# stop_dyno_if_running: a test's teardown, for suites that start dynos.
+stop_dyno_if_running() {
+  [[ -n $(dyno::pids) ]] && dyno::stop
+  return 0
+}
