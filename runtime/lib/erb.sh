@@ -25,7 +25,7 @@ erb::tokenize() {
     e=${e#"${e%%[![:space:]]*}"}
     [[ -n $e ]] || break
     if [[ $e =~ ^\'([^\'\\]*)\'(.*)$ ]]; then t="s:${BASH_REMATCH[1]}" e=${BASH_REMATCH[2]}
-    elif [[ $e =~ ^\"(([^\"\\]|\\.)*)\"(.*)$ ]]; then t="d:${BASH_REMATCH[1]}" e=${BASH_REMATCH[3]}
+    elif [[ $e == '"'* ]]; then erb::dquoted "$e" || return 1; t="d:$ERB_RAW" e=$ERB_REST
     elif [[ $e =~ ^([0-9]+)(.*)$ ]]; then t="i:${BASH_REMATCH[1]}" e=${BASH_REMATCH[2]}
     elif [[ $e =~ ^([A-Za-z_][A-Za-z0-9_]*[?]?)(.*)$ ]]; then t="w:${BASH_REMATCH[1]}" e=${BASH_REMATCH[2]}
     elif [[ $e =~ ^(\&\&|\|\||==|!=)(.*)$ ]]; then t=${BASH_REMATCH[1]} e=${BASH_REMATCH[2]}
@@ -37,6 +37,22 @@ erb::tokenize() {
 }
 
 ERB_SKIP=0
+
+# erb::dquoted TEXT: the double-quoted string TEXT starts with, its raw inside into ERB_RAW and
+# what follows into ERB_REST. Quotes inside #{...} do not end it ("#{ENV["HOME"]}/x").
+erb::dquoted() {
+  local e=${1:1} i=0 depth=0 c
+  while ((i < ${#e})); do
+    c=${e:i:1}
+    if [[ $c == '\' ]]; then i=$((i + 2)); continue; fi
+    if ((depth == 0)) && [[ $c == '"' ]]; then ERB_RAW=${e:0:i} ERB_REST=${e:i+1}; return 0; fi
+    if [[ $c == '#' && ${e:i+1:1} == '{' ]]; then depth=$((depth + 1)) i=$((i + 2)); continue; fi
+    if ((depth > 0)) && [[ $c == '}' ]]; then depth=$((depth - 1)); fi
+    i=$((i + 1))
+  done
+  ERB_ERROR=unsupported
+  return 1
+}
 
 erb::peek() { [[ ${ERB_TOKENS[ERB_POS]-} == "$1" ]]; }
 # erb::skipped FN: FN parsed as an operand Ruby would not evaluate.

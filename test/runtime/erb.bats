@@ -67,6 +67,7 @@ T
   cat >"$F" <<'T'
 <% if ENV['BASIC_AUTH_USER'] && ENV['BASIC_AUTH_PASSWORD'] %>
 auth_basic_user_file "<%= "#{ENV['HOME']}/config/.htpasswd" %>";
+auth_basic_user_file <%= "#{ENV["HOME"]}/config/.htpasswd" %>;
 <% end %>
 a <%= ENV['HOME'] + '/x' %> b <%= ENV['N'].to_i + 1 %> c <%= !ENV['Z'] %> d <%= (ENV['Z'] || "dz").upcase %>
 <% if ENV['MODE'].to_s.downcase == 'prod' || ENV['FORCE'] %>
@@ -76,7 +77,7 @@ e <%= ENV['A'] && ENV['B'] %>|<%= ENV.fetch('N', nil).nil? %>|<%= " #{ENV['Z']} 
 T
   HOME=/app N=41 BASIC_AUTH_USER=u BASIC_AUTH_PASSWORD=p MODE=PROD A=1 B=two run render_erb "$F"
   assert_success
-  assert_output $'auth_basic_user_file "/app/config/.htpasswd";\na /app/x b 42 c true d DZ\nprod\ne two|false|true'
+  assert_output $'auth_basic_user_file "/app/config/.htpasswd";\nauth_basic_user_file /app/config/.htpasswd;\na /app/x b 42 c true d DZ\nprod\ne two|false|true'
   # Unset: no auth block, nil.to_i is 0, a nil && is nil (printed empty), and "" is not nil.
   HOME=/app BASIC_AUTH_USER=u Z=zz run render_erb "$F"
   assert_success
