@@ -202,11 +202,11 @@ erb::env_name() {
 
 # erb::env NAME: the variable's value into ERB_VALUE, or nil. A name bash cannot hold (ENV["8080"])
 # is never set in a dyno's environment as bash passes it on.
+# (The exported names are read once per render, by render_erb: no fork per lookup at boot.)
 erb::env() {
   ERB_VALUE=n
-  [[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*$ && -n ${!1+set} ]] || return 0
-  [[ $(declare -p -- "$1" 2>/dev/null) =~ ^declare\ -([a-zA-Z]*) ]] || return 0
-  [[ ${BASH_REMATCH[1]} != *x* ]] || ERB_VALUE="s${!1}"
+  [[ -n ${ERB_EXPORTED[$1]+set} ]] && ERB_VALUE="s${!1}"
+  return 0
 }
 
 erb::primary() {
@@ -297,7 +297,9 @@ erb_condition() {
 
 # render_erb FILE: writes the rendered file to stdout; on unsupported ERB, reports FILE:LINE.
 render_erb() {
-  local file=$1 line n=0 out tag code rest only_control
+  local file=$1 line n=0 out tag code rest only_control name
+  declare -gA ERB_EXPORTED=()
+  for name in $(compgen -e); do ERB_EXPORTED[$name]=1; done
   # Condition stack: each level is "active taken" (active: this branch renders; taken: some
   # branch of this if already rendered).
   local -a active=(1) taken=(1)

@@ -104,25 +104,19 @@ CONF
 
 # The requests of test/support/nginx-cves.bash, against the arm64 build: it carries the backports.
 @test "arm64 nginx: the requests of the nginx backports (test/support/nginx-cves.bash) answer as on x64" {
-  nginx_cves::cve_2026_42945
-  pkill -KILL -u "$DYNO_USER" || true
-  nginx_cves::cve_2026_9256
-  pkill -KILL -u "$DYNO_USER" || true
-  nginx_cves::cve_2026_42533
-  pkill -KILL -u "$DYNO_USER" || true
-  nginx_cves::cve_2026_15176
-  pkill -KILL -u "$DYNO_USER" || true
-  nginx_cves::proxy_uri_shorter_than_location
+  local case
+  for case in cve_2026_42945 cve_2026_9256 cve_2026_42533 cve_2026_15176 proxy_uri_shorter_than_location; do
+    pkill -KILL -u "$DYNO_USER" || true
+    "nginx_cves::$case"
+  done
 }
 
 @test "arm64 pgbouncer: the requests of the pgbouncer backports (test/support/pgbouncer-cves.bash) are refused as on x64" {
-  pgbouncer_cves::cve_2026_19888
-  pkill -KILL -u "$DYNO_USER" || true
-  pgbouncer_cves::cve_2026_107349
-  pkill -KILL -u "$DYNO_USER" || true
-  pgbouncer_cves::cve_2026_6669
-  pkill -KILL -u "$DYNO_USER" || true
-  pgbouncer_cves::cve_2026_6665_rest
+  local case
+  for case in cve_2026_19888 cve_2026_107349 cve_2026_6669 cve_2026_6665_rest; do
+    pkill -KILL -u "$DYNO_USER" || true
+    "pgbouncer_cves::$case"
+  done
 }
 
 # pooler_ini MODE: pgbouncer's config pooling the test database, over its own TLS (native) or to
