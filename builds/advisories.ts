@@ -37,7 +37,7 @@ export interface Advisory {
   /** The day the status was last checked. */
   checked: string;
   /** not-affected: why, in VEX's words (code_not_reachable when absent). */
-  justification?: "code_not_present" | "code_not_reachable" | "requires_configuration";
+  justification?: "code_not_present" | "code_not_reachable" | "requires_configuration" | "protected_by_mitigating_factor";
   /** open: whether it reaches our build is itself not yet known (VEX in_triage, not exploitable). */
   triage?: boolean;
 }

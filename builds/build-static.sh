@@ -4,8 +4,8 @@
 # Called by builds/main.ts, which fetches and checks the sources and passes them in, runs
 # this once to build into $BUILD_ROOT/stage, writes the SBOMs there, then runs `build-static.sh
 # package` to make the artifacts:
-#   SRC_<LIB>      path of each verified orig tarball (MUSL ZLIB OPENSSL PCRE2 LIBEVENT HEADERS_MORE NGINX
-#                  PGBOUNCER STUNNEL)
+#   SRC_<LIB>      path of each verified orig tarball (MUSL ZLIB OPENSSL PCRE2 LIBEVENT HEADERS_MORE MRUBY
+#                  NGINX PGBOUNCER STUNNEL)
 #   VER_<LIB>      the matching upstream version
 #   OUT_DIR        where the three .tar.gz artifacts go
 #   BUILD_ROOT     fixed build path: it leaks into the binaries (nginx -V, OpenSSL's dirs), so it must
@@ -213,6 +213,21 @@ build_nginx() {
     "$SRC/nginx/conf/fastcgi.conf" "$SRC/nginx/conf/scgi_params" "$STAGE/nginx/conf/"
 }
 
+# mruby, for runtime/lib/erb.rb: config/nginx.conf.erb is Ruby (heroku-buildpack-nginx renders it
+# with Ruby's erb), and a dyno has no Ruby we can count on. It ships beside nginx, in libexec/ (not
+# on the app's PATH). Its build runs the build machine's Ruby (minirake).
+build_mruby() {
+  step "mruby $VER_MRUBY (renders config/nginx.conf.erb)"
+  unpack "$SRC_MRUBY" mruby
+  apply_series "$PATCHES/ours/mruby" "$SRC/mruby"
+  local out=host
+  [[ -z $CROSS ]] || out=target
+  (cd "$SRC/mruby" && CROSS="$CROSS" CFLAGS_COMMON="$CFLAGS_COMMON" MRUBY_CONFIG="$HERE/mruby-config.rb" \
+    logged mruby ruby ./minirake -j"$JOBS" all)
+  mkdir -p "$STAGE/nginx/libexec"
+  install -m 0755 "$SRC/mruby/build/$out/bin/mruby" "$STAGE/nginx/libexec/mruby"
+}
+
 build_pgbouncer() {
   step "pgbouncer $VER_PGBOUNCER"
   unpack "$SRC_PGBOUNCER" pgbouncer
@@ -276,10 +291,11 @@ build_all() {
   timed build_openssl
   timed build_libevent
   timed build_nginx
+  timed build_mruby
   timed build_pgbouncer
   timed build_stunnel
-  check_static "$STAGE"/*/bin/*
-  "${TOOL_PREFIX}strip" --strip-all "$STAGE"/*/bin/*
+  check_static "$STAGE"/*/bin/* "$STAGE"/nginx/libexec/*
+  "${TOOL_PREFIX}strip" --strip-all "$STAGE"/*/bin/* "$STAGE"/nginx/libexec/*
   detail "built in $((SECONDS - started)) s"
 }
 

@@ -29,6 +29,7 @@ fi
 apt-get update -qq
 # gcc-aarch64-linux-gnu (with its binutils and the arm64 kernel headers) cross-builds linux-arm64;
 # qemu-user-static runs what nginx's configure builds to try, and the arm64 smoke tests.
+# ruby runs mruby's build (minirake).
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-  build-essential dpkg-dev linux-libc-dev perl patch file xz-utils pkg-config ca-certificates \
+  build-essential dpkg-dev linux-libc-dev perl patch file xz-utils pkg-config ca-certificates ruby \
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross linux-libc-dev-arm64-cross qemu-user-static >/dev/null

@@ -3,9 +3,6 @@
 # rendered into a private run dir, and nginx -t. Sourced by start-nginx after common.sh; starts
 # nothing.
 
-# shellcheck source=runtime/lib/erb.sh
-. "$LIB_DIR/erb.sh"
-
 NGINX_BIN="$VENDOR_DIR/nginx/bin/nginx"
 RUN_DIR=""
 
@@ -31,6 +28,13 @@ read_settings() {
     [[ $name == NGINX_* && -n ${SETTING[$name]} ]] || continue
     if ((ours)) || [[ -n ${!name:-} ]]; then export "$name=${SETTING[$name]}"; fi
   done
+}
+
+# render_erb TEMPLATE: TEMPLATE rendered as Ruby's erb renders it (runtime/lib/erb.rb, on the mruby
+# beside nginx), from the app's dir as heroku-buildpack-nginx runs `erb config/nginx.conf.erb`:
+# __FILE__ and relative paths in the template mean what they mean there.
+render_erb() {
+  (cd "$APP_DIR" && "$VENDOR_DIR/nginx/libexec/mruby" "$LIB_DIR/erb.rb" "${1#"$APP_DIR"/}" "$SCRIPT_NAME")
 }
 
 # Renders the config into a private directory, beside the mime.types it includes, and checks it.
@@ -59,8 +63,6 @@ render_config() {
   # At build time the slug is not yet where it runs: its /app paths name files of the build dir.
   [[ -z ${SETTINGS_BUILD_DIR:-} || $APP_DIR == /app ]] ||
     sed -Ei "s#(^|[[:space:]\"'])/app([/;[:space:]\"']|$)#\\1$APP_DIR\\2#g" "$out"
-  # A build for another architecture (CNB, emulated) cannot run this nginx; the dyno will.
-  [[ -z ${NGINX_PGBOUNCER_FOREIGN_ARCH:-} ]] || return 0
   local check created=() path rc=0
   # At build time nothing may stay behind outside the run dir: a pid file or log nginx -t creates
   # (as root, on a machine that also boots the slug) would keep the dyno's nginx from starting.

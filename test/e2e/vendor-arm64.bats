@@ -32,10 +32,12 @@ teardown() { pkill -KILL -u "$DYNO_USER" 2>/dev/null || true; }
 
 load ../support/nginx-cves
 load ../support/pgbouncer-cves
-# shellcheck disable=SC2034 # read by test/support/nginx-cves.bash and pgbouncer-cves.bash
+load ../support/mruby-checks
+# shellcheck disable=SC2034 # read by test/support/nginx-cves.bash, pgbouncer-cves.bash and mruby-checks.bash
 setup() {
   NGINX_WORK=$AWORK NGINX_CMD=("$QEMU" "$AWORK/nginx/bin/nginx")
   PGBOUNCER_WORK=$AWORK PGBOUNCER_CMD=("$QEMU" "$AWORK/pgbouncer/bin/pgbouncer")
+  MRUBY_CMD=("$QEMU" "$AWORK/nginx/libexec/mruby")
 }
 
 # arm BINARY ARGS...: an arm64 binary of the artifacts, as the dyno user, under qemu.
@@ -211,4 +213,10 @@ ignores_term_stops_on_int() {
     assert_success
     assert_output --partial "100 of 100 rounds clean"
   done
+}
+
+@test "arm64 mruby (renders config/nginx.conf.erb): no sockets, no bigint; our backports hold; it renders a real template's Ruby" {
+  mruby_checks::gems_left_out
+  mruby_checks::method_missing_packed_arguments
+  mruby_checks::renders
 }

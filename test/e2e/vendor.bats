@@ -19,10 +19,12 @@ setup_file() {
 
 load ../support/nginx-cves
 load ../support/pgbouncer-cves
-# shellcheck disable=SC2034 # read by test/support/nginx-cves.bash and pgbouncer-cves.bash
+load ../support/mruby-checks
+# shellcheck disable=SC2034 # read by test/support/nginx-cves.bash, pgbouncer-cves.bash and mruby-checks.bash
 setup() {
   NGINX_WORK=$VWORK NGINX_CMD=("$VWORK/nginx/bin/nginx")
   PGBOUNCER_WORK=$VWORK PGBOUNCER_CMD=("$VWORK/pgbouncer/bin/pgbouncer")
+  MRUBY_CMD=("$VWORK/nginx/libexec/mruby")
 }
 
 teardown_file() { rm -rf "$VWORK"; }
@@ -219,4 +221,10 @@ for f in sys.argv[2:]:
   assert_line "19888 resolved_with_pedigree"
   assert_line "unreviewed: none"
   assert_line "v2: False"
+}
+
+@test "mruby (renders config/nginx.conf.erb): no sockets, no bigint; our backports hold; it renders a real template's Ruby" {
+  mruby_checks::gems_left_out
+  mruby_checks::method_missing_packed_arguments
+  mruby_checks::renders
 }

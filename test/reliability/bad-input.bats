@@ -258,12 +258,12 @@ with_pgbouncer_ini() {
   compile_refused 'PGBOUNCER_VERSION="newest please" is not a version range'
 }
 
-@test "config/nginx.conf.erb with Ruby the renderer does not run" {
+@test "config/nginx.conf.erb whose Ruby fails: the line and Ruby's message" {
   APP_SRC_USED="$BATS_TEST_TMPDIR/app"
   mkdir -p "$APP_SRC_USED/config"
-  printf 'daemon off;\nworker_processes <%%= `nproc` %%>;\n' >"$APP_SRC_USED/config/nginx.conf.erb"
+  printf 'daemon off;\nworker_processes <%%= ENV["UNSET_HERE"] + "1" %%>;\n' >"$APP_SRC_USED/config/nginx.conf.erb"
   compiles heroku-24 "$(env_dir)" "$APP_SRC_USED"
-  compile_refused "config/nginx.conf.erb:2: unsupported ERB" "Fix what the lines above name (heroku config:set, config/pgbouncer.ini or config/nginx.conf.erb)"
+  compile_refused "config/nginx.conf.erb:2: undefined method '+' (NoMethodError)" "could not render config/nginx.conf.erb" "Fix what the lines above name (heroku config:set, config/pgbouncer.ini or config/nginx.conf.erb)"
 }
 
 @test "config/nginx.conf.erb that nginx -t rejects" {

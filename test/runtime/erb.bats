@@ -1,15 +1,42 @@
 #!/usr/bin/env bats
-# The bash ERB renderer that replaces Ruby's erb for config/nginx.conf.erb.
+# The ERB renderer (runtime/lib/erb.rb on the nginx artifact's mruby): config/nginx.conf.erb
+# rendered as heroku-buildpack-nginx renders it with Ruby's erb, with no Ruby on the dyno.
 load ../support/helpers
+
+setup_file() {
+  mkdir -p "$BATS_FILE_TMPDIR/vendor/nginx"
+  tar -xzf "$(ls "$REPO"/dist/vendor/nginx-*-linux-x64.tar.gz)" -C "$BATS_FILE_TMPDIR/vendor/nginx" ./libexec/mruby
+}
 
 setup() {
   SCRIPT_NAME="test"
-  # shellcheck source=runtime/lib/erb.sh
-  . "$REPO/runtime/lib/erb.sh"
-  F="$BATS_TEST_TMPDIR/t.erb"
+  APP_DIR="$BATS_TEST_TMPDIR/app" VENDOR_DIR="$BATS_FILE_TMPDIR/vendor" LIB_DIR="$REPO/runtime/lib"
+  mkdir -p "$APP_DIR/config"
+  F="$APP_DIR/config/nginx.conf.erb"
+  # shellcheck source=runtime/lib/nginx-config.sh
+  . "$REPO/runtime/lib/nginx-config.sh"
 }
 
-@test "ENV lookups, || defaults and ENV.fetch render as Ruby's erb would" {
+# The environment every template of the differential test renders under.
+RENDER_ENV=(PORT=5000 NGINX_WORKERS=3 HOME=/app DYNO=web.1 BASIC_AUTH_USER=u BASIC_AUTH_PASSWORD=p)
+
+@test "every template we hold (real apps', the anchor's, ours) renders byte for byte as Ruby's erb renders it" {
+  local f dir name ours ruby n=0 differ=""
+  while IFS= read -r f; do
+    dir=$(dirname "$(dirname "$f")") name=config/$(basename "$f")
+    [[ $(basename "$(dirname "$f")") == config ]] || { dir=$(dirname "$f") name=$(basename "$f"); }
+    ours=$(cd "$dir" && env -i "${RENDER_ENV[@]}" "$VENDOR_DIR/nginx/libexec/mruby" "$LIB_DIR/erb.rb" "$name" 2>&1; echo "rc=$?")
+    # `erb -T -`: the anchor's `erb` (trim mode %) plus the -%> forms both accept.
+    ruby=$(cd "$dir" && env -i "${RENDER_ENV[@]}" PATH=/usr/bin:/bin erb -T - "$name" 2>&1; echo "rc=$?")
+    [[ $ours == "$ruby" ]] || differ+="${f#"$REPO"/}"$'\n'
+    n=$((n + 1))
+  done < <(find "$REPO/test/fixtures" "$REPO/runtime/conf" -name '*.erb' | sort)
+  ((n > 60)) || fail "found only $n templates"
+  [[ -z $differ ]] || fail "renders unlike Ruby's erb: $differ"
+  echo "# $n templates rendered as Ruby's erb renders them" >&3
+}
+
+@test "ENV lookups, || defaults and ENV.fetch in its three forms" {
   cat >"$F" <<'T'
 workers <%= ENV['NGINX_WORKERS'] || 4 %>;
 port <%= ENV["PORT"] %>;
@@ -22,100 +49,65 @@ T
   assert_output $'workers 2;\nport 5000;\na x b 5000 c y'
 }
 
-@test "if / elsif / else / unless on ENV, nested, with control-only lines dropped" {
+@test "the Ruby of real templates: multi-line tags, heredocs, blocks, JSON.parse, RbConfig, File.exist?(__FILE__ …), % lines, -%>" {
   cat >"$F" <<'T'
-<% if ENV['MODE'] == "a" %>
-A
-<% elsif ENV['MODE'] != "b" %>
-not-b
-<% else %>
-B
-<% unless ENV['QUIET'] %>
-loud
-<% end %>
-<% end %>
-end
+<% require 'json'
+   tokens = (ENV['TOKENS'] || '').split(',').map(&:strip).reject(&:empty?)
+   block = <<~NGINX
+     add_header X-A a;
+   NGINX
+%>
+<% tokens.each do |t| -%>
+token <%= t %>;
+<% end -%>
+<%= block %>
+<% JSON.parse(ENV['REDIRECTS']).each do |from, to| -%>
+rewrite ^<%= from %>$ <%= to %> permanent;
+<% end -%>
+<% unless RbConfig::CONFIG['host_os'] =~ /darwin/ -%>
+use epoll;
+<% end -%>
+<% if File.exist?(File.dirname(__FILE__) + '/extra.conf') -%>
+include extra.conf;
+<% end -%>
+% n = ENV['N'].to_i * 2
+n <%= n %> <%%= literal
 T
-  MODE=a run render_erb "$F"; assert_output $'A\nend'
-  MODE=c run render_erb "$F"; assert_output $'not-b\nend'
-  MODE=b run render_erb "$F"; assert_output $'B\nloud\nend'
-  MODE=b QUIET=1 run render_erb "$F"; assert_output $'B\nend'
-}
-
-@test "unsupported Ruby stops with the file and line named" {
-  printf 'ok\nx <%%= `id` %%>\n' >"$F"
-  run render_erb "$F"
-  assert_failure
-  assert_output --partial "$F:2: unsupported ERB"
-}
-
-@test "ENV.fetch of an unset variable names the variable and the line" {
-  printf '<%%= ENV.fetch("NOPE") %%>\n' >"$F"
-  run render_erb "$F"
-  assert_failure
-  assert_output --partial ':1: ENV.fetch("NOPE") but NOPE is not set'
-}
-
-@test "a tag left open, or an if without end, is an error" {
-  printf '<%%= ENV["A"]\n' >"$F"
-  run render_erb "$F"; assert_failure; assert_output --partial "does not close"
-  printf '<%% if ENV["A"] %%>\nx\n' >"$F"
-  run render_erb "$F"; assert_failure; assert_output --partial "without its end"
-}
-
-@test "Ruby that real templates use: && and || in conditions, #{} in strings, +, !, the String methods" {
-  cat >"$F" <<'T'
-<% if ENV['BASIC_AUTH_USER'] && ENV['BASIC_AUTH_PASSWORD'] %>
-auth_basic_user_file "<%= "#{ENV['HOME']}/config/.htpasswd" %>";
-auth_basic_user_file <%= "#{ENV["HOME"]}/config/.htpasswd" %>;
-<% end %>
-a <%= ENV['HOME'] + '/x' %> b <%= ENV['N'].to_i + 1 %> c <%= !ENV['Z'] %> d <%= (ENV['Z'] || "dz").upcase %>
-<% if ENV['MODE'].to_s.downcase == 'prod' || ENV['FORCE'] %>
-prod
-<% end %>
-e <%= ENV['A'] && ENV['B'] %>|<%= ENV.fetch('N', nil).nil? %>|<%= " #{ENV['Z']} ".strip.empty? %>
-T
-  HOME=/app N=41 BASIC_AUTH_USER=u BASIC_AUTH_PASSWORD=p MODE=PROD A=1 B=two run render_erb "$F"
+  touch "$APP_DIR/config/extra.conf"
+  TOKENS=' a, ,b ' REDIRECTS='{"/old": "/new", "/x": "/y"}' N=21 run render_erb "$F"
   assert_success
-  assert_output $'auth_basic_user_file "/app/config/.htpasswd";\nauth_basic_user_file /app/config/.htpasswd;\na /app/x b 42 c true d DZ\nprod\ne two|false|true'
-  # Unset: no auth block, nil.to_i is 0, a nil && is nil (printed empty), and "" is not nil.
-  HOME=/app BASIC_AUTH_USER=u Z=zz run render_erb "$F"
-  assert_success
-  assert_output $'a /app/x b 1 c false d ZZ\ne |true|false'
+  assert_output $'\ntoken a;\ntoken b;\nadd_header X-A a;\n\nrewrite ^/old$ /new permanent;\nrewrite ^/x$ /y permanent;\nuse epoll;\ninclude extra.conf;\nn 42 <%= literal'
 }
 
-@test "Ruby beyond the supported subset, or an error Ruby would raise, stops with the line named" {
-  local expr
-  for expr in "JSON.parse(ENV['X'])" "ENV['X'].split.each" "ENV['UNSET'] + 'x'" "ENV['X'] +" "system('id')"; do
-    printf 'ok\nx <%%= %s %%>\n' "$expr" >"$F"
-    X=a run render_erb "$F"
-    assert_failure
-    assert_output --partial "$F:2: unsupported ERB"
-  done
-}
-
-@test "a ternary, and ENV of a name no shell variable can have (nil, as in Ruby)" {
-  printf '<%%= ENV["SKIP_HTTPS"] == "true" ? "$scheme" : "https" %%>|<%%= ENV["8080"] %%>|<%%= ENV["8080"].nil? ? 1 : 2 %%>\n' >"$F"
-  SKIP_HTTPS=true run render_erb "$F"
-  assert_success
-  assert_output '$scheme||1'
-  run render_erb "$F"
-  assert_output 'https||1'
-}
-
-@test "as in Ruby: the operand ||, && and ?: do not take is not evaluated; ! binds before ==; ENV is the exported environment" {
-  printf '%s\n' '<%= ENV["X"] ? ENV["X"].downcase : "d" %>|<%= ENV["X"] && ENV["X"].strip %>|<%= ENV["X"] || ENV.fetch("NOPE") %>|<%= !ENV["X"] == "c" %>|<%= ENV["N"].to_i + 1 %>|<%= ENV["SHELL_ONLY"] %>' >"$F"
-  X=AbC N=-5 run render_erb "$F"
-  assert_success
-  assert_output 'abc|AbC|AbC|false|-4|'
-  run render_erb "$F"
-  assert_failure
-  assert_output --partial 'ENV.fetch("NOPE") but NOPE is not set'
-  printf '%s\n' '<%= ENV["X"] ? ENV["X"].downcase : "d" %>|<%= ENV["X"] && ENV["X"].strip %>|<%= ENV["SHELL_ONLY"] %>' >"$F"
+@test "ENV is the exported environment: a shell variable that is not exported is nil, as under Ruby" {
+  printf '<%%= ENV["SHELL_ONLY"].inspect %%>|<%%= ENV["X"] %%>\n' >"$F"
   SHELL_ONLY=not-exported
+  X=exported run render_erb "$F"
+  assert_success
+  assert_output 'nil|exported'
+}
+
+@test "a failing template names its line and what Ruby says, and writes nothing" {
+  local case template want
+  while IFS='|' read -r template want; do
+    printf '%b' "$template" >"$F"
+    run render_erb "$F"
+    assert_failure
+    assert_output "test: error: config/nginx.conf.erb:$want"
+  done <<'CASES'
+ok\n<%= ENV.fetch("NOPE") %>\n|2: key not found: "NOPE": ENV.fetch of a variable that is not set (set it, or give ENV.fetch a default) (KeyError)
+a\nb\n<%= nil + "x" %>\n|3: undefined method '+' (NoMethodError)
+<% if ENV["A"] %>\nx\n|3: syntax error, unexpected end of file, expecting "'end'" (SyntaxError)
+x\ny <%= ENV["A"]\n|2: a <% tag that is never closed with %> (SyntaxError)
+<% require 'socket' %>\n|1: cannot load socket: this renderer has ERB, ENV, JSON.parse and RbConfig, no other library (LoadError)
+\n<%= ENV["H"] =~ /^a.*b$/ %>\n|2: the regular expression /^a.*b$/ is more than literal text, which is all this renderer matches (mruby has no Regexp): compare strings instead (==, include?, start_with?, end_with?) (NotImplementedError)
+<%= JSON.parse('{"a": }') %>\n|1: unexpected "}" at character 7 of the JSON (expected a value) (JSON::ParserError)
+CASES
+}
+
+@test "regular expressions of literal text match as Ruby's do" {
+  printf '%s\n' '<%= "darwin21" =~ /darwin/ %>|<%= "linux" =~ /darwin/ %>|<%= /^Lin/i =~ "linux-gnu" %>|<%= "a.conf" =~ /\.conf$/ %>|<%= /\Aweb\z/.match?("web") %>' >"$F"
   run render_erb "$F"
   assert_success
-  assert_output 'd||'
-  N=123456789012345678901 run render_erb <(printf '<%%= ENV["N"].to_i %%>\n')
-  assert_failure
+  assert_output '0||0|1|true'
 }

@@ -1,10 +1,10 @@
 """Prints every message the start scripts can print, one per line, with each shell expansion
-written as "…": the first argument of die, say, give_up, begin_shutdown and erb_fail's WHAT, as
+written as "…": the first argument of die, say, give_up and begin_shutdown, as
 the README's troubleshooting table must list them. Usage: messages.py FILE..."""
 import re
 import sys
 
-CALLS = {"die": 0, "say": 0, "give_up": 0, "begin_shutdown": 0, "erb_fail": 2}
+CALLS = {"die": 0, "say": 0, "give_up": 0, "begin_shutdown": 0}
 
 
 def quoted(text, i):
