@@ -2,7 +2,7 @@
 # What the buildpack costs a dyno (issue: benchmarks, figure 5):
 #   slug   bytes it adds to the slug, by part
 #   memory proportional set size (PSS: shared pages split among the processes sharing them) of
-#          nginx, pgbouncer, stunnel and our bash supervisors in the reference article's web
+#          nginx, pgbouncer, stunnel and the supervision (the supervisor and its samplers) in the reference article's web
 #          process, idle and at the peak of a wrk run (32 connections on a view doing one query)
 # The app is test/fixtures/plain under gunicorn -w 4. Run as root on a machine set up by
 # support/setup-host.sh. Usage: bench/footprint.sh [LOAD_SECONDS]
@@ -38,7 +38,8 @@ pss_by_part() {
       nginx) nginx=$((nginx + pss)) ;;
       pgbouncer) pgbouncer=$((pgbouncer + pss)) ;;
       stunnel) stunnel=$((stunnel + pss)) ;;
-      bash | cat | sleep) scripts=$((scripts + pss)) ;;
+      # The supervision: the supervisor and its samplers, and any bash, cat or sleep of ours.
+      supervise | bash | cat | sleep) scripts=$((scripts + pss)) ;;
     esac
   done
   echo "$nginx $pgbouncer $stunnel $scripts"
@@ -68,5 +69,5 @@ echo "| --- | --- | --- |"
 echo "| nginx (master + workers) | $idle_nginx | $peak_nginx |"
 echo "| pgbouncer | $idle_pgb | $peak_pgb |"
 echo "| stunnel | $idle_st | $peak_st |"
-echo "| bash supervisors and log relays | $idle_sh | $peak_sh |"
+echo "| supervision (the supervisor, its samplers, any bash left) | $idle_sh | $peak_sh |"
 echo "| total | $((idle_nginx + idle_pgb + idle_st + idle_sh)) | $((peak_nginx + peak_pgb + peak_st + peak_sh)) |"

@@ -228,6 +228,15 @@ build_mruby() {
   install -m 0755 "$SRC/mruby/build/$out/bin/mruby" "$STAGE/nginx/libexec/mruby"
 }
 
+# The dyno's supervisor (builds/supervisor: ours), for the start scripts; beside mruby in libexec/.
+build_supervise() {
+  step "supervise (the start scripts' supervisor)"
+  mkdir -p "$STAGE/nginx/libexec"
+  # shellcheck disable=SC2086 # CFLAGS_COMMON is a list of flags
+  logged supervise "$CC" $CFLAGS_COMMON -std=gnu11 -Wall -Wextra -Werror -ffile-prefix-map="$HERE=/build" -static \
+    -o "$STAGE/nginx/libexec/supervise" "$HERE"/supervisor/*.c
+}
+
 build_pgbouncer() {
   step "pgbouncer $VER_PGBOUNCER"
   unpack "$SRC_PGBOUNCER" pgbouncer
@@ -292,6 +301,7 @@ build_all() {
   timed build_libevent
   timed build_nginx
   timed build_mruby
+  timed build_supervise
   timed build_pgbouncer
   timed build_stunnel
   check_static "$STAGE"/*/bin/* "$STAGE"/nginx/libexec/*

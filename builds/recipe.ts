@@ -32,7 +32,7 @@ export function buildInputsKey(manifest: Manifest, vendorDir: string): string {
     artifacts: manifest.artifacts.map((a) => ({ ...a, sha256: undefined, size: undefined, sbom: undefined })),
   };
   const recipe = filesUnder(vendorDir)
-    .filter((p) => /\.(sh|patch|rb)$|\/series$|\/sbom\.ts$|\/advisories\.(ts|json)$/.test(p))
+    .filter((p) => /\.(sh|patch|rb|c|h)$|\/series$|\/sbom\.ts$|\/advisories\.(ts|json)$/.test(p))
     .map((p) => `${relative(vendorDir, p)}\n${sha256Text(readFileSync(p))}`);
   return sha256Text(JSON.stringify(pins) + "\n" + recipe.join("\n")).slice(0, 16);
 }

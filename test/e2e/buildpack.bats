@@ -169,14 +169,14 @@ pooled_query() { # pooled_query SLUG SCRIPT: one query through the pooler, as th
   assert_line --index 0 --regexp 'active=0 .*writing=0 '
 }
 
-@test "the samplers wait without a child process: stopped mid-wait, they leave nothing for PID 1 to reap" {
+@test "the samplers run no child process: stopped mid-wait, they leave nothing for PID 1 to reap" {
   boot_web "$(slug heroku-24)" NGINX_SAMPLES=1 NGINX_SAMPLES_PERIOD=1 PGBOUNCER_STATS_PERIOD=1
-  # A `sleep` child is orphaned when its sampler stops, and a PID 1 that does not reap (this
-  # machine's, some containers') keeps it as a zombie. Only the query itself may run under them.
+  # A child of a sampler (a `sleep`, a psql) is orphaned when its sampler stops, and a PID 1 that
+  # does not reap (this machine's, some containers') keeps it as a zombie.
   local samplers kids=""
   for _ in $(seq 30); do
-    samplers=$(pgrep -d, -u "$DYNO_USER" -f 'lib/(pool|nginx)-samples\.sh') || fail "no sampler running"
-    kids+=$(ps --ppid "$samplers" -o pid=,stat=,comm=,args= | awk '$3 != "psql"')
+    samplers=$(pgrep -d, -u "$DYNO_USER" -f 'libexec/supervise (pool|nginx)-samples') || fail "no sampler running"
+    kids+=$(ps --ppid "$samplers" -o pid=,stat=,comm=,args= || true)
     sleep 0.1
   done
   dyno::stop
@@ -217,11 +217,11 @@ teardown() {
   run grep -E 'ready' "$WEB_LOG"
   assert_output "start-pgbouncer-stunnel: pooler ready on port 6000: transaction pooling, pool size 1, TLS by stunnel, server certificate not verified (sslmode require); rewrote DATABASE_URL
 start-nginx: nginx ready on port $PORT, in front of /tmp/nginx.socket"
-  # One last line per script, the inner one first. (Its status is 0, or 137 when gunicorn hung
-  # at the stop, as it can when SIGTERM reaches its master and workers at once: then the inner
-  # script, whose deadline is 2 s sooner, killed it and said so.)
-  run grep -E 'stopped \(exit status' "$WEB_LOG"
-  assert_line --index 0 --regexp '^start-pgbouncer-stunnel: stopped \(exit status (0|137)\)$'
+  # One supervisor for the chain: one stop, said once, under the outer script's name. (Its status
+  # is 0, or 137 when gunicorn hung at the stop, as it can when SIGTERM reaches its master and
+  # workers at once: then it was killed at the deadline, and said to be.)
+  run grep -E 'stopping|stopped \(exit status' "$WEB_LOG"
+  assert_line --index 0 --regexp '^start-nginx: got SIGTERM: stopping \(up to 25 s\)$'
   assert_line --index 1 --regexp '^start-nginx: stopped \(exit status (0|137)\)$'
   assert_equal "${#lines[@]}" 2
   # A clean boot and stop: no line at warning level or above from nginx, pgbouncer or stunnel.
@@ -379,7 +379,7 @@ CONF
   curl -sS -o "$BATS_TEST_TMPDIR/slow.out" "http://127.0.0.1:$PORT/slow" &
   local c=$!
   sleep 0.5
-  pkill -TERM -u "$DYNO_USER" -o -f 'bin/start-nginx' || fail "no start-nginx"
+  pkill -TERM -u "$DYNO_USER" -o -f 'libexec/supervise ' || fail "no supervisor"
   wait "$WEB_PID" || true
   wait "$c" || true
   assert_equal "$(cat "$BATS_TEST_TMPDIR/slow.out")" "db-ok"

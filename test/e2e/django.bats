@@ -15,29 +15,10 @@ teardown() {
   return 0
 }
 
-# django_slug SERVER STACK: the fixture for SERVER compiled for STACK and moved; migrated once.
-django_slug() {
-  local server=$1 stack=$2 slug="$TEST_WORK/slug-$1-$2"
-  if [[ ! -d $slug ]]; then
-    local src="$TEST_WORK/src-$server"
-    mkdir -p "$src"
-    cp -r "$REPO/test/fixtures/django/." "$REPO/test/fixtures/$server/." "$src/"
-    compile_app "$stack" "$src" "$TEST_WORK/build-$server-$stack" "$TEST_WORK/cache-$stack" >"$TEST_WORK/compile-$server-$stack.log" 2>&1 ||
-      { cat "$TEST_WORK/compile-$server-$stack.log" >&3; return 1; }
-    mv "$TEST_WORK/build-$server-$stack" "$slug"
-    chown -R "$DYNO_USER" "$slug"
-    dyno::as_user env -i PATH="$TEST_WORK/pybin:/usr/bin:/bin" HOME="$slug" DATABASE_URL="$DATABASE_URL" \
-      bash -c "cd '$slug' && bin/start-pgbouncer python manage.py migrate --noinput" >/dev/null 2>&1
-  fi
-  echo "$slug"
-}
-
 wait_for_log() { # wait_for_log TEXT: until the dyno's log shows TEXT (10 s)
   for _ in $(seq 100); do grep -q "$1" "$DYNO_LOG" && return 0; sleep 0.1; done
   return 1
 }
-
-procfile() { sed -n "s/^$2: *//p" "$1/Procfile"; }
 
 boot() { # boot SERVER STACK: the web process, answering
   local slug

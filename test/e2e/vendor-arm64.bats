@@ -220,3 +220,15 @@ ignores_term_stops_on_int() {
   mruby_checks::method_missing_packed_arguments
   mruby_checks::renders
 }
+
+@test "arm64 supervise: a plan's children start in order and the app's status comes back" {
+  local plan="$BATS_TEST_TMPDIR/plan"
+  printf '%s\0' voice test child pooler test before after app INT ready-say "pooler up" argv 3 sh -c "trap 'exit 0' INT; while :; do sleep 0.05; done" \
+    child app test main >"$plan"
+  run "$QEMU" "$AWORK/nginx/libexec/supervise" "$plan" -- sh -c 'exit 3'
+  assert_failure 3
+  assert_output "test: pooler up
+test: app exited (status 3): stopping (up to 25 s)
+test: pooler stopped (status 0)
+test: stopped (exit status 3)"
+}

@@ -70,8 +70,8 @@ probe_new_connections() {
 }
 
 @test "SIGTERM to every process under load: in-flight requests finish, new connections refused, all gone within 30 s" {
-  # Pool samples each second: the sampler is mid-query at the stop as often as not (with it, this
-  # stop hung 1 time in 10 before supervise.sh stopped trusting bash's wait alone).
+  # Pool samples each second: the sampler is mid-query at the stop as often as not (with it, the
+  # bash supervisors of before hung 1 stop in 10 until they stopped trusting bash's wait alone).
   boot_web "$(slug heroku-24)" PGBOUNCER_STATS_PERIOD=1
   local work=$BATS_TEST_TMPDIR
   wrk -t2 -c8 -d8s --timeout 10s "http://127.0.0.1:$PORT/" >"$work/wrk.out" 2>&1 &
@@ -97,12 +97,12 @@ probe_new_connections() {
   refute_output --regexp 'timeout [1-9]'
   ((SECONDS - started < 30)) || fail "shutdown took $((SECONDS - started)) s"
   assert_equal "$(dyno::pids)" ""
-  # Each part ended on its own: nginx, pgbouncer, stunnel and gunicorn with 0, the log relay by
-  # the SIGTERM it was sent; none by the stop timer's SIGKILL or a crash.
+  # Each part ended on its own: nginx, pgbouncer, stunnel, gunicorn and the sampler with 0; none by
+  # the stop timer's SIGKILL or a crash.
   run grep -E ' stopped \(status [0-9]+\)$| killed: ' "$WEB_LOG"
   echo "# $(echo "$output" | xargs)" >&3
   for role in nginx pgbouncer stunnel; do assert_line --partial "$role stopped (status 0)"; done
-  assert_line --regexp '^start-pgbouncer-stunnel: app stopped \(status 0\)$'
+  assert_line --regexp '^start-nginx: app stopped \(status 0\)$'
   refute_output --partial " killed: "
   run bash -c "grep -E ' stopped \(status [0-9]+\)$' '$WEB_LOG' | grep -vE '\(status (0|143)\)$' || true"
   assert_output ""

@@ -81,6 +81,27 @@ boot_web() {
   dyno::wait_http /
 }
 
+# django_slug SERVER STACK: the reference article's Django app (test/fixtures/django) with SERVER's
+# files (gunicorn, uwsgi, waitress), compiled for STACK and moved; migrated once.
+django_slug() {
+  local server=$1 stack=$2 slug="$TEST_WORK/slug-$1-$2"
+  if [[ ! -d $slug ]]; then
+    local src="$TEST_WORK/src-$server"
+    mkdir -p "$src"
+    cp -r "$REPO/test/fixtures/django/." "$REPO/test/fixtures/$server/." "$src/"
+    compile_app "$stack" "$src" "$TEST_WORK/build-$server-$stack" "$TEST_WORK/cache-$stack" >"$TEST_WORK/compile-$server-$stack.log" 2>&1 ||
+      { cat "$TEST_WORK/compile-$server-$stack.log" >&3; return 1; }
+    mv "$TEST_WORK/build-$server-$stack" "$slug"
+    chown -R "$DYNO_USER" "$slug"
+    dyno::as_user env -i PATH="$TEST_WORK/pybin:/usr/bin:/bin" HOME="$slug" DATABASE_URL="$DATABASE_URL" \
+      bash -c "cd '$slug' && bin/start-pgbouncer python manage.py migrate --noinput" >/dev/null 2>&1
+  fi
+  echo "$slug"
+}
+
+# procfile SLUG TYPE: the command of TYPE in SLUG's Procfile.
+procfile() { sed -n "s/^$2: *//p" "$1/Procfile"; }
+
 # app_dir::claim / app_dir::release: /app for a suite that puts a slug there, as Heroku does. Only
 # an /app the suite claimed is removed: bats runs teardown_file even when setup_file refused.
 app_dir::claim() {

@@ -1,10 +1,13 @@
-"""Prints every message the start scripts can print, one per line, with each shell expansion
-written as "…": the first argument of die, say, give_up and begin_shutdown, as
-the README's troubleshooting table must list them. Usage: messages.py FILE..."""
+"""Prints every message the start scripts and their supervisor can print, one per line, with
+each shell expansion or printf conversion written as "…", as the README's troubleshooting table
+must list them: in shell, the first argument of die and say, and the texts a plan gives the
+supervisor (its -say words, and the reasons of ready-wait and forbid-port); in C, the formats of
+say, begin_shutdown and give_up. Usage: messages.py FILE..."""
 import re
 import sys
 
-CALLS = {"die": 0, "say": 0, "give_up": 0, "begin_shutdown": 0}
+CALLS = {"die": 0, "say": 0, "timeout-say": 0, "forbid-say": 0, "ready-say": 0, "ready-wait": 2, "forbid-port": 1}
+C_CALL = re.compile(r'\b(?:say\(\s*[^,()]+,|begin_shutdown\(|give_up\()\s*"((?:[^"\\]|\\.)*)"')
 
 
 def quoted(text, i):
@@ -60,10 +63,16 @@ def words(rest):
 
 seen = []
 for path in sys.argv[1:]:
+    if path.endswith(".c"):
+        for m in C_CALL.finditer(open(path).read()):
+            message = re.sub(r"%[-0-9.]*[sd]", "…", m.group(1)).replace('\\"', '"')
+            if message not in seen and message != "…":
+                seen.append(message)
+        continue
     for line in open(path):
         if line.lstrip().startswith("#"):
             continue
-        for m in re.finditer(r"(?:^|[\s;{(&|'])(%s)\s+(?=\")" % "|".join(CALLS), line):
+        for m in re.finditer(r"(?:^|[\s;{(&|'])(%s)\s+(?=[\"$0-9])" % "|".join(CALLS), line):
             args = words(line[m.end() :])
             n = CALLS[m.group(1)]
             if len(args) > n and args[n] not in seen and args[n] not in ("…",):

@@ -1,0 +1,12 @@
+/* The supervisor (supervise.c) and the samplers it runs as children of its own (samples.c). */
+#ifndef SUPERVISE_H
+#define SUPERVISE_H
+
+void say(const char *owner, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* supervise nginx-samples PORT PERIOD */
+int nginx_samples(int argc, char **argv);
+/* supervise pool-samples RUN_DIR PORT PERIOD */
+int pool_samples(int argc, char **argv);
+
+#endif

@@ -1,0 +1,92 @@
+#!/usr/bin/env bats
+# The soak: SOAK_ROUNDS rounds (15 by default, each server with each end once; the record run is
+# SOAK_ROUNDS=200 npm run -s test:soak) of the reference article's web dyno, for gunicorn, uWSGI
+# and waitress in turn, each booted under load and ended one way in turn: SIGTERM to every
+# process as Heroku sends it, or kill -9 of nginx's master, the app server, pgbouncer or stunnel.
+# Every round must hold all of:
+#   - every process of the dyno gone within 10 s of the end;
+#   - after a SIGTERM: the requests in flight answered 200, the load's requests answered or
+#     refused (never an error page), exit status 0;
+#   - after a kill -9: exit status non-zero (Heroku restarts the dyno);
+#   - nothing left behind, zombies included.
+load ../support/helpers
+
+SERVERS=(gunicorn uwsgi waitress)
+ENDS=(sigterm nginx app pgbouncer stunnel)
+
+setup_file() {
+  load ../support/helpers
+  start_platform
+  local server
+  for server in "${SERVERS[@]}"; do django_slug "$server" heroku-24 >/dev/null; done
+}
+
+teardown_file() { stop_platform; }
+
+teardown() { stop_dyno_if_running; }
+
+app_pattern() { # app_pattern SERVER: how pkill finds the app server's master
+  case $1 in gunicorn) echo 'bin/gunicorn' ;; uwsgi) echo 'uwsgi uwsgi.ini' ;; waitress) echo 'python run.py' ;; esac
+}
+
+# load_until FILE STOPFILE: requests to / one after another until STOPFILE exists, each outcome
+# on a line of FILE: the HTTP code, 000 for a refused connection.
+load_until() {
+  while [[ ! -e $2 ]]; do
+    curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 "http://127.0.0.1:$PORT/" || true
+  done >"$1"
+}
+
+# soak_round N: round N, or a failure naming the round and what broke.
+soak_round() {
+  local n=$1 server=${SERVERS[$1 % 3]} end=${ENDS[$1 / 3 % 5]} slug w="$BATS_TEST_TMPDIR/r$1"
+  mkdir -p "$w"
+  slug=$(django_slug "$server" heroku-24)
+  dyno::clear_tmp
+  PORT=$("$REPO/test/support/free-port.sh")
+  load_until "$w/load" "$w/stop" &
+  local load=$!
+  start_dyno "$slug" "$(procfile "$slug" web)"
+  dyno::wait_http / 30 || { tail -n 20 "$DYNO_LOG"; echo "round $n ($server): did not boot"; return 1; }
+  local inflight=()
+  if [[ $end == sigterm ]]; then
+    for _ in 1 2; do curl -s -o /dev/null -w '%{http_code}\n' --max-time 20 "http://127.0.0.1:$PORT/slow?s=1" >>"$w/inflight" & inflight+=($!); done
+    sleep 0.3
+  fi
+  local started=$SECONDS status=0
+  case $end in
+    sigterm) pkill -TERM -u "$DYNO_USER" ;;
+    nginx) pkill -KILL -o -u "$DYNO_USER" -f 'nginx: master' ;;
+    app) pkill -KILL -o -u "$DYNO_USER" -f "$(app_pattern "$server")" ;;
+    pgbouncer) pkill -KILL -o -u "$DYNO_USER" -f 'vendor/pgbouncer/bin/pgbouncer' ;;
+    stunnel) pkill -KILL -o -u "$DYNO_USER" -f 'vendor/stunnel/bin/stunnel' ;;
+  esac || { echo "round $n ($server, $end): nothing to end"; return 1; }
+  wait "$DYNO_PID" || status=$?
+  local left=""
+  while ((SECONDS - started <= 10)); do
+    left=$(ps -u "$DYNO_USER" -o pid=,stat=,args= || true)
+    [[ -n $left ]] || break
+    sleep 0.1
+  done
+  touch "$w/stop"
+  wait "$load" ${inflight[@]+"${inflight[@]}"} || true
+  local what="round $n ($server, $end)"
+  [[ -z $left ]] || { echo "$what: still there after 10 s: $left"; return 1; }
+  if [[ $end == sigterm ]]; then
+    ((status == 0)) || { tail -n 20 "$DYNO_LOG"; echo "$what: exit status $status"; return 1; }
+    [[ $(sort -u "$w/inflight" | xargs) == 200 ]] || { echo "$what: in flight: $(xargs <"$w/inflight")"; return 1; }
+    ! grep -qvE '^(200|000)$' "$w/load" || { echo "$what: the load got $(sort "$w/load" | uniq -c | xargs)"; return 1; }
+  else
+    ((status != 0)) || { echo "$what: exit status 0"; return 1; }
+  fi
+  grep -q "stopped (exit status $status)" "$DYNO_LOG" || { tail -n 20 "$DYNO_LOG"; echo "$what: no last line with status $status"; return 1; }
+}
+
+@test "soak: booted under load, ended by SIGTERM or kill -9 of each part, for each server: every round clean" {
+  local rounds=${SOAK_ROUNDS:-15} n started=$SECONDS
+  for ((n = 0; n < rounds; n++)); do
+    run soak_round "$n"
+    ((status == 0)) || fail "$output"
+  done
+  echo "# $rounds rounds in $((SECONDS - started)) s, none failed" >&3
+}
