@@ -5,8 +5,11 @@
 # process as Heroku sends it, or kill -9 of nginx's master, the app server, pgbouncer or stunnel.
 # Every round must hold all of:
 #   - every process of the dyno gone within 10 s of the end;
-#   - after a SIGTERM: the requests in flight answered 200, the load's requests answered or
-#     refused (never an error page), exit status 0;
+#   - after a SIGTERM: exit status 0, or 143 where the app server ends by that SIGTERM itself
+#     (waitress), and every request in flight answered: 200 under gunicorn, which drains; under
+#     uWSGI (the article's die-on-term) and waitress, which end their requests at once when
+#     Heroku's SIGTERM reaches them (it reaches every process), 200 or nginx's 502, never a hang
+#     or a reset; the load's requests answered so, or refused;
 #   - after a kill -9: exit status non-zero (Heroku restarts the dyno);
 #   - nothing left behind, zombies included.
 load ../support/helpers
@@ -25,8 +28,10 @@ teardown_file() { stop_platform; }
 
 teardown() { stop_dyno_if_running; }
 
-app_pattern() { # app_pattern SERVER: how pkill finds the app server's master
-  case $1 in gunicorn) echo 'bin/gunicorn' ;; uwsgi) echo 'uwsgi uwsgi.ini' ;; waitress) echo 'python run.py' ;; esac
+# app_pattern SERVER: how pkill finds the app server's master (not the supervisor, whose command
+# line ends with the app's).
+app_pattern() {
+  case $1 in gunicorn) echo 'bin/gunicorn' ;; uwsgi) echo '^uwsgi uwsgi.ini' ;; waitress) echo '^python run.py' ;; esac
 }
 
 # load_until FILE STOPFILE: requests to / one after another until STOPFILE exists, each outcome
@@ -62,7 +67,7 @@ soak_round() {
     stunnel) pkill -KILL -o -u "$DYNO_USER" -f 'vendor/stunnel/bin/stunnel' ;;
   esac || { echo "round $n ($server, $end): nothing to end"; return 1; }
   wait "$DYNO_PID" || status=$?
-  local left=""
+  local left="" took=$((SECONDS - started))
   while ((SECONDS - started <= 10)); do
     left=$(ps -u "$DYNO_USER" -o pid=,stat=,args= || true)
     [[ -n $left ]] || break
@@ -71,11 +76,14 @@ soak_round() {
   touch "$w/stop"
   wait "$load" ${inflight[@]+"${inflight[@]}"} || true
   local what="round $n ($server, $end)"
+  ((took <= 10)) || { grep -E 'stopp|killed' "$DYNO_LOG"; echo "$what: the dyno took $took s to end"; return 1; }
   [[ -z $left ]] || { echo "$what: still there after 10 s: $left"; return 1; }
   if [[ $end == sigterm ]]; then
-    ((status == 0)) || { tail -n 20 "$DYNO_LOG"; echo "$what: exit status $status"; return 1; }
-    [[ $(sort -u "$w/inflight" | xargs) == 200 ]] || { echo "$what: in flight: $(xargs <"$w/inflight")"; return 1; }
-    ! grep -qvE '^(200|000)$' "$w/load" || { echo "$what: the load got $(sort "$w/load" | uniq -c | xargs)"; return 1; }
+    ((status == 0 || status == 143)) || { tail -n 20 "$DYNO_LOG"; echo "$what: exit status $status"; return 1; }
+    local answers='^200$'
+    [[ $server == gunicorn ]] || answers='^(200|502)$'
+    ! grep -qvE "$answers" "$w/inflight" || { echo "$what: in flight: $(xargs <"$w/inflight")"; return 1; }
+    ! grep -qvE "$answers|^000$" "$w/load" || { echo "$what: the load got $(sort "$w/load" | uniq -c | xargs)"; return 1; }
   else
     ((status != 0)) || { echo "$what: exit status 0"; return 1; }
   fi
