@@ -21,8 +21,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <netinet/in.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -311,9 +311,13 @@ static void ended(struct child *c, int w) {
     if (c->phase == MAIN && !main_end_fails) {
       if (tty_mode) quiet_stop = 1;
       begin_shutdown("%s exited (status %d)", c->role, c->status);
+    } else if (c->fail && !c->was_ready && c->phase != MAIN) {
+      /* It died while we waited for it: the boot failed, for the reason its plan gives. */
+      failed = c->status ? c->status : 1;
+      say(c->owner, "exited before %s", c->what);
+      give_up(c->fail);
     } else {
       failed = c->status ? c->status : 1;
-      if (c->what && !c->was_ready && c->phase != MAIN) say(c->owner, "exited before %s", c->what);
       begin_shutdown("%s exited on its own (status %d)", c->role, c->status);
     }
   } else if (c->killed) {
@@ -400,7 +404,17 @@ static void handle_signals(int sfd) {
   }
 }
 
-/* booting IDX: the start sequence's step: start children[IDX], wait for it, then the next. */
+/* forbidden C: something accepts on the port C must leave to nginx (the app bound $PORT itself):
+   said, and the boot stops. */
+static int forbidden(struct child *c) {
+  if (!c->forbid_port || !accepts(c->forbid_port)) return 0;
+  for (int i = 0; i < c->n_forbid_say; i++) say(c->owner, "%s", c->forbid_say[i]);
+  give_up(c->forbid_fail);
+  return 1;
+}
+
+/* boot: the start sequence, a step per call: the child waited for, once ready, lets the next
+   start (order: before, main, after). */
 static int order[MAX_CHILDREN], next_step, waiting = -1;
 static double wait_since, last_forbid_check;
 
@@ -409,13 +423,9 @@ static void boot(void) {
     if (waiting >= 0) {
       struct child *c = &children[waiting];
       if (c->exited) return; /* ended() has begun the stop */
-      if (c->forbid_port && now() - last_forbid_check >= 0.5) {
+      if (now() - last_forbid_check >= 0.5) {
         last_forbid_check = now();
-        if (accepts(c->forbid_port)) {
-          for (int i = 0; i < c->n_forbid_say; i++) say(c->owner, "%s", c->forbid_say[i]);
-          give_up(c->forbid_fail);
-          return;
-        }
+        if (forbidden(c)) return;
       }
       if (!ready(c)) {
         if (c->timeout && now() - wait_since >= c->timeout) {
@@ -427,11 +437,7 @@ static void boot(void) {
         }
         return;
       }
-      if (c->forbid_port && accepts(c->forbid_port)) {
-        for (int i = 0; i < c->n_forbid_say; i++) say(c->owner, "%s", c->forbid_say[i]);
-        give_up(c->forbid_fail);
-        return;
-      }
+      if (forbidden(c)) return;
       if (c->ready_say) say(c->owner, "%s", c->ready_say);
       if (c->hold_fd >= 0) close(c->hold_fd), c->hold_fd = -1;
       c->was_ready = 1;

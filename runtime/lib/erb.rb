@@ -222,28 +222,30 @@ module JSON
       out
     end
 
-    def array
+    # items CLOSE: the comma-separated items up to CLOSE, each read by the block.
+    def items(close)
       @i += 1
-      a = []
       space
-      return (@i += 1) && a if @s[@i] == "]"
+      return @i += 1 if @s[@i] == close
       loop do
-        a << value
+        yield
         space
         c = @s[@i]
         @i += 1
-        break if c == "]"
-        fail_at(", or ]") unless c == ","
+        break if c == close
+        fail_at(", or #{close}") unless c == ","
       end
+    end
+
+    def array
+      a = []
+      items("]") { a << value }
       a
     end
 
     def object
-      @i += 1
       h = {}
-      space
-      return (@i += 1) && h if @s[@i] == "}"
-      loop do
+      items("}") do
         space
         fail_at("a key") unless @s[@i] == '"'
         k = string
@@ -251,11 +253,6 @@ module JSON
         fail_at(":") unless @s[@i] == ":"
         @i += 1
         h[@symbolize ? k.to_sym : k] = value
-        space
-        c = @s[@i]
-        @i += 1
-        break if c == "}"
-        fail_at(", or }") unless c == ","
       end
       h
     end
