@@ -81,6 +81,7 @@ T
 
 @test "ENV is the exported environment: a shell variable that is not exported is nil, as under Ruby" {
   printf '<%%= ENV["SHELL_ONLY"].inspect %%>|<%%= ENV["X"] %%>\n' >"$F"
+  # shellcheck disable=SC2034 # set, and on purpose not exported
   SHELL_ONLY=not-exported
   X=exported run render_erb "$F"
   assert_success
@@ -88,7 +89,7 @@ T
 }
 
 @test "a failing template names its line and what Ruby says, and writes nothing" {
-  local case template want
+  local template want
   while IFS='|' read -r template want; do
     printf '%b' "$template" >"$F"
     run render_erb "$F"
