@@ -125,8 +125,10 @@ static long next_message(int fd, char *type, char *buf, size_t cap) {
   uint32_t len;
   if (recv_all(fd, type, 1) != 0 || recv_all(fd, &len, 4) != 0) return -1;
   len = ntohl(len);
-  if (len < 4 || len - 4 > cap) return -1;
-  return recv_all(fd, buf, len - 4) == 0 ? (long)(len - 4) : -1;
+  if (len < 4 || len - 4 >= cap) return -1;
+  if (recv_all(fd, buf, len - 4) != 0) return -1;
+  buf[len - 4] = '\0'; /* the field names of a row description are read as strings */
+  return (long)(len - 4);
 }
 
 static const char *const POOL_COLUMNS[] = {"cl_active", "cl_waiting", "sv_active", "sv_idle", "sv_used", "sv_login", "maxwait"};
@@ -182,8 +184,10 @@ static int show_pools(const char *dir, int port) {
       if (strcmp(db, "pgbouncer") != 0) {
         size_t at = 0;
         for (size_t i = 0; i < N_POOL_COLUMNS; i++)
-          if (col[i] >= 0 && col[i] < 64)
+          if (col[i] >= 0 && col[i] < 64 && at < sizeof line) {
             at += snprintf(line + at, sizeof line - at, "sample#pgbouncer.%s=%s ", POOL_COLUMNS[i], value[col[i]] ? value[col[i]] : "");
+            if (at > sizeof line - 1) at = sizeof line - 1;
+          }
         printf("%.*ssource=%s\n", (int)at, line, db);
       }
       for (int f = 0; f < 64; f++) free(value[f]);

@@ -39,12 +39,13 @@
 
 #include "supervise.h"
 
-#define MAX_CHILDREN 16
-#define MAX_LIST 8
+#define MAX_CHILDREN 64
+/* A list of the plan: up to this many (stunnel has a socket per database URL). */
+#define MAX_LIST 64
 
 enum phase { BEFORE, MAIN, AFTER };
 
-struct rule { const char *role; int sig; };
+struct rule { const char *role; int sig, sent; };
 
 struct child {
   const char *role, *owner;
@@ -170,7 +171,7 @@ static void read_plan(const char *path) {
       for (int i = 0; i < n_children; i++)
         if (strcmp(children[i].role, role) == 0) c = &children[i];
       if (!c) {
-        if (n_children == MAX_CHILDREN) die("more than %s children in the plan", "16");
+        if (n_children == MAX_CHILDREN) die("more than %s children in the plan", "64");
         c = &children[n_children++];
         c->role = role, c->owner = owner, c->out_fd = c->err_fd = c->hold_fd = -1;
       }
@@ -270,6 +271,26 @@ static void signal_child(struct child *c, int sig) {
   if (c->started && !c->exited) kill(c->pid, sig);
 }
 
+static struct child *by_role(const char *role) {
+  for (int i = 0; i < n_children; i++)
+    if (strcmp(children[i].role, role) == 0) return &children[i];
+  return NULL;
+}
+
+/* stop_what_waits: in a stop, each `after ROLE SIGNAL` rule whose ROLE is gone, or never started
+   (a boot stopped before the app), sends its signal, once. A rule for a role the plan does not
+   have (stunnel, in pgbouncer's native TLS) never does. */
+static void stop_what_waits(void) {
+  for (int i = 0; i < n_children; i++)
+    for (int j = 0; j < children[i].n_after; j++) {
+      struct rule *r = &children[i].after[j];
+      struct child *t = by_role(r->role);
+      if (r->sent || !t || (t->started && !t->exited)) continue;
+      r->sent = 1;
+      signal_child(&children[i], r->sig);
+    }
+}
+
 static void begin_shutdown(const char *fmt, ...) {
   if (shutting_down) return;
   shutting_down = 1;
@@ -282,6 +303,7 @@ static void begin_shutdown(const char *fmt, ...) {
   deadline = now() + stop_timeout;
   for (int i = 0; i < n_children; i++)
     if (children[i].stop_sig) signal_child(&children[i], children[i].stop_sig);
+  stop_what_waits();
 }
 
 static void give_up(const char *reason) {
@@ -325,9 +347,7 @@ static void ended(struct child *c, int w) {
   } else if (!quiet_stop || c->status) {
     say(c->owner, "%s stopped (status %d)", c->role, c->status);
   }
-  for (int i = 0; i < n_children; i++)
-    for (int j = 0; j < children[i].n_after; j++)
-      if (strcmp(children[i].after[j].role, c->role) == 0) signal_child(&children[i], children[i].after[j].sig);
+  stop_what_waits(); /* every end begins the stop, if it had not begun */
 }
 
 static void kill_the_rest(void) {
@@ -378,8 +398,15 @@ static int relay(int *fd, int to) {
   char buf[65536];
   ssize_t n = read(*fd, buf, sizeof buf);
   if (n > 0) {
-    for (ssize_t done = 0, k; done < n; done += k)
-      if ((k = write(to, buf + done, n - done)) <= 0) break;
+    for (ssize_t done = 0, k; done < n; done += k) {
+      k = write(to, buf + done, n - done);
+      if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
+        /* A stdout shared as non-blocking: wait for room rather than drop the rest. */
+        struct pollfd p = {.fd = to, .events = POLLOUT};
+        poll(&p, 1, 1000);
+        k = 0;
+      } else if (k <= 0) break;
+    }
     return 1;
   }
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 0;
@@ -450,6 +477,24 @@ static void boot(void) {
   }
 }
 
+/* close_inherited: nothing the scripts had open reaches the children, but the locks they hand us. */
+static void close_inherited(void) {
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+  int fds[1024], n = 0;
+  while (d && (e = readdir(d)) && n < 1024)
+    if (e->d_name[0] >= '0' && e->d_name[0] <= '9') fds[n++] = atoi(e->d_name);
+  int self = d ? dirfd(d) : -1;
+  for (int i = 0; i < n; i++) {
+    int held = 0;
+    if (fds[i] < 3 || fds[i] == self) continue;
+    for (int k = 0; k < n_children; k++) held |= children[k].hold_fd == fds[i];
+    if (held) fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+    else close(fds[i]);
+  }
+  if (d) closedir(d);
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
   (void)st, (void)flag, (void)ftw;
   remove(path);
@@ -475,14 +520,13 @@ int supervise_main(int argc, char **argv) {
     mains += c->phase == MAIN;
   }
   if (mains != 1) die("the plan must name one main child (%s)", mains ? "it names more" : "it names none");
-  /* Nothing the scripts had open reaches the children, but the locks they hand us. */
-  for (int fd = 3; fd < 1024; fd++) {
-    int held = 0;
-    for (int i = 0; i < n_children; i++) held |= children[i].hold_fd == fd;
-    if (held) fcntl(fd, F_SETFD, FD_CLOEXEC);
-    else close(fd);
-  }
-  tty_mode = isatty(0);
+  /* A closed stdin, stdout or stderr would be taken by the next fd we open. */
+  for (int fd = 0; fd < 3; fd++)
+    if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd) die("cannot open /dev/null as fd %s", fd == 0 ? "0" : fd == 1 ? "1" : "2");
+  close_inherited();
+  /* A worker or one-off dyno on a terminal (heroku run): its command owns the terminal. A web
+     process on one (docker run -it) stops on Ctrl-C as on SIGINT. */
+  tty_mode = isatty(0) && !main_end_fails;
   int k = 0;
   for (int p = BEFORE; p <= AFTER; p++)
     for (int i = 0; i < n_children; i++)
@@ -491,6 +535,8 @@ int supervise_main(int argc, char **argv) {
   /* Orphans of our children (a killed gunicorn's workers) come to us to be reaped. */
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   signal(SIGPIPE, SIG_IGN);
+  /* Inherited as ignored, SIGCHLD would have the kernel reap our children before we could. */
+  signal(SIGCHLD, SIG_DFL);
   sigemptyset(&handled);
   sigaddset(&handled, SIGTERM), sigaddset(&handled, SIGINT), sigaddset(&handled, SIGCHLD);
   sigprocmask(SIG_BLOCK, &handled, NULL);

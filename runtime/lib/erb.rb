@@ -12,7 +12,8 @@
 # `<%%` for a literal `<%`, and lines that begin with `%` are Ruby (`%%` for a literal `%`). We
 # also take the "-" trim forms (`<%-` drops the indentation before a tag that starts its line,
 # `-%>` the newline after it), which this buildpack has always read; under the anchor they are
-# a syntax error, so no template that works there changes meaning.
+# a syntax error (but in a comment, where `-%>` is text and the newline stays, as here), so no
+# template that works there changes meaning.
 
 ENV = File.read("/proc/self/environ").split("\0").each_with_object({}) do |pair, env|
   name, value = pair.split("=", 2)
@@ -115,11 +116,29 @@ class Regexp
   def inspect
     "/#{@source}/"
   end
+
+  # The text, for the String methods that take one: only where matching it is finding the text.
+  def plain_text
+    return @text unless @start || @end || @ignore_case
+    raise NotImplementedError, "the regular expression /#{@source}/ is anchored or ignores case, " \
+      "which this renderer matches with =~, match? and === only (mruby has no Regexp): " \
+      "use a string with split, sub, gsub and index"
+  end
 end
 
 class String
   def =~(other)
     other =~ self
+  end
+
+  # split, sub, gsub and index with a regular expression of plain text (no anchors, no i) take
+  # it as the text it is; mruby's own versions take strings only.
+  %i[split sub gsub index].each do |name|
+    alias_method :"string_#{name}", name
+    define_method(name) do |*args, &block|
+      args[0] = args[0].plain_text if args[0].is_a?(Regexp)
+      __send__(:"string_#{name}", *args, &block)
+    end
   end
 end
 
@@ -209,8 +228,17 @@ module JSON
           e = @s[@i]
           @i += 1
           if e == "u"
-            out << [@s[@i, 4].to_i(16)].pack("U")
+            code = @s[@i, 4].to_i(16)
             @i += 4
+            # A character beyond the BMP comes as a surrogate pair.
+            if code >= 0xD800 && code <= 0xDBFF && @s[@i, 2] == "\\u"
+              low = @s[@i + 2, 4].to_i(16)
+              if low >= 0xDC00 && low <= 0xDFFF
+                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                @i += 6
+              end
+            end
+            out << [code].pack("U")
           else
             fail_at("an escape") unless ESCAPES.key?(e)
             out << ESCAPES[e]
@@ -284,7 +312,11 @@ module ERBSource
       if bol && text[i] == "%"
         eol = text.index("\n", i) || text.length
         if text[i + 1] == "%"
-          put_text.call(text[i + 1...eol] + (eol < text.length ? "\n" : ""))
+          # A literal %, and the rest of the line read as any other.
+          put_text.call("%")
+          i += 2
+          bol = false
+          next
         else
           put_code.call(text[i + 1...eol])
           lines << [] if eol < text.length
@@ -334,7 +366,8 @@ module ERBSource
         close = j + 2
         break
       end
-      trim = body.end_with?("-")
+      # Under the anchor's trim mode a comment's "-%>" is part of the comment: the newline stays.
+      trim = body.end_with?("-") && kind != "#"
       body = body[0...-1] if trim
       case kind
       when "=" then put_code.call("_erbout << ((#{body}).to_s)")

@@ -56,7 +56,8 @@ plan_poolers() {
     ready-socket "$RUN_DIR/.s.PGSQL.${SETTING[PGBOUNCER_LISTEN_PORT]}" ready-wait 10 "pgbouncer listened" "pgbouncer did not start" \
     ready-say "pooler ready on port ${SETTING[PGBOUNCER_LISTEN_PORT]}: ${SETTING[PGBOUNCER_POOL_MODE]} pooling, pool size ${SETTING[PGBOUNCER_DEFAULT_POOL_SIZE]}, TLS by $tls_by (sslmode $NATIVE_SSLMODE); rewrote ${vars[*]}"
   plan::argv "$PGBOUNCER_BIN" "$RUN_DIR/pgbouncer.ini"
-  if ((SETTING[PGBOUNCER_POOL_SAMPLES])); then
+  # Not on a one-off dyno's terminal (heroku run): the samples would print into the session.
+  if ((SETTING[PGBOUNCER_POOL_SAMPLES])) && [[ ! -t 0 ]]; then
     plan::child pool-samples before ignore-term after app HUP
     plan::argv "$SUPERVISE" pool-samples "$RUN_DIR" "${SETTING[PGBOUNCER_LISTEN_PORT]}" "${SETTING[PGBOUNCER_STATS_PERIOD]}"
   fi

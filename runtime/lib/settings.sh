@@ -74,7 +74,7 @@ setting NGINX_SAMPLES_PERIOD 60 int:1:86400 ours "seconds between nginx samples"
 setting NGINX_PROXY_READ_TIMEOUT 30 int:1:3600 ours "seconds; Heroku's router gives up at 30"
 setting NGINX_SHUTDOWN_TIMEOUT 25 int:1:3600 ours "seconds nginx gives requests in flight after SIGTERM"
 setting NGINX_APP_BOOT_TIMEOUT 55 int:1:3600 ours "seconds to wait for the app's socket"
-setting NGINX_PGBOUNCER_STOP_TIMEOUT 25 int:1:3600 ours "seconds after SIGTERM before what is left is killed (a start script run by another: 2 s sooner)"
+setting NGINX_PGBOUNCER_STOP_TIMEOUT 25 int:1:3600 ours "seconds after the stop begins (SIGTERM) before what is left is killed: one deadline for the whole dyno"
 setting FORCE "" text nginx "any value: start nginx without waiting for the app (as \`-f\`)"
 
 # settings::default NAME: sets DEFAULT to NAME's default for this dyno.

@@ -26,8 +26,8 @@ RENDER_ENV=(PORT=5000 NGINX_WORKERS=3 HOME=/app DYNO=web.1 BASIC_AUTH_USER=u BAS
     dir=$(dirname "$(dirname "$f")") name=config/$(basename "$f")
     [[ $(basename "$(dirname "$f")") == config ]] || { dir=$(dirname "$f") name=$(basename "$f"); }
     ours=$(cd "$dir" && env -i "${RENDER_ENV[@]}" "$VENDOR_DIR/nginx/libexec/mruby" "$LIB_DIR/erb.rb" "$name" 2>&1; echo "rc=$?")
-    # `erb -T -`: the anchor's `erb` (trim mode %) plus the -%> forms both accept.
-    ruby=$(cd "$dir" && env -i "${RENDER_ENV[@]}" PATH=/usr/bin:/bin erb -T - "$name" 2>&1; echo "rc=$?")
+    # The anchor's own command: `erb config/nginx.conf.erb` (trim mode %).
+    ruby=$(cd "$dir" && env -i "${RENDER_ENV[@]}" PATH=/usr/bin:/bin erb "$name" 2>&1; echo "rc=$?")
     [[ $ours == "$ruby" ]] || differ+="${f#"$REPO"/}"$'\n'
     n=$((n + 1))
   done < <(find "$REPO/test/fixtures" "$REPO/runtime/conf" -name '*.erb' | sort)
@@ -77,6 +77,13 @@ T
   TOKENS=' a, ,b ' REDIRECTS='{"/old": "/new", "/x": "/y"}' N=21 run render_erb "$F"
   assert_success
   assert_output $'\ntoken a;\ntoken b;\nadd_header X-A a;\n\nrewrite ^/old$ /new permanent;\nrewrite ^/x$ /y permanent;\nuse epoll;\ninclude extra.conf;\nn 42 <%= literal'
+}
+
+@test "as the anchor's erb reads them: a %% line's tags, a comment's -%> (the newline stays), a plain-text regex in split and sub" {
+  printf '%s\n' '%% <%= 1 + 1 %>' 'a <%# note -%>' 'b' '<%= "a,b".split(/,/).inspect %> <%= "x.y".sub(/\./, "-") %>' >"$F"
+  run render_erb "$F"
+  assert_success
+  assert_output $'% 2\na \nb\n["a", "b"] x-y'
 }
 
 @test "ENV is the exported environment: a shell variable that is not exported is nil, as under Ruby" {

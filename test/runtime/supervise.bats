@@ -111,12 +111,18 @@ POOLER="trap '' TERM; trap 'echo pooler-int >>$BATS_TEST_TMPDIR/order; exit 0' I
 }
 
 @test "readiness: a child that is not ready in time, or exits before it is, stops the dyno, saying which" {
-  plan child pooler test before ready-socket "$W/never" ready-wait 1 "the pooler listened" "pooler did not start" stop TERM argv 2 sleep 30 child app test main
+  # As the real pooler: deaf to SIGTERM, stopped only once the app is gone; here the app never
+  # started, and it is stopped all the same, at once, not at the deadline.
+  plan child pooler test before after app INT ready-socket "$W/never" ready-wait 1 "the pooler listened" "pooler did not start" \
+    argv 3 sh -c "$POOLER" child app test main
+  local started=$SECONDS
   supervise true
   assert_failure 1
   assert_line "test: gave up waiting for the pooler listened after 1 s"
   assert_line "test: pooler did not start: stopping (up to 2 s)"
+  assert_line "test: pooler stopped (status 0)"
   refute_output --partial "app"
+  ((SECONDS - started < 2)) || fail "took $((SECONDS - started)) s"
   plan voice test child pooler test before ready-socket "$W/never" ready-wait 5 "the pooler listened" "pooler did not start" argv 3 sh -c 'exit 1' child app test main
   supervise true
   assert_failure 1
