@@ -6,9 +6,10 @@
  *
  *   start: the children of phase "before" in plan order (the pooler), each once it is ready,
  *          then the app and its readiness, then the "after" children (nginx and its companions);
- *   stop:  on SIGTERM or SIGINT, or when a child ends: each child's `stop` signal (nginx stops
- *          accepting, the app drains), then `after` rules as children end (the pooler once the
- *          app is gone, stunnel once pgbouncer is); whatever is left at the deadline is killed.
+ *   stop:  on SIGTERM or SIGINT, or when a child ends: each child's `stop` signal to its process
+ *          group (nginx stops accepting, the app drains), once more a second later to what
+ *          still runs, then `after` rules as children end (the pooler once the app is gone,
+ *          stunnel once pgbouncer is); whatever is left at the deadline is killed.
  *
  * The loop is tini's: wait for a signal (here through a signalfd, with the log relays, in one
  * poll), then reap every child that ended with waitpid(-1, WNOHANG). The exit status: a child
@@ -78,7 +79,7 @@ static int n_cleanup;
 static const char *voice = "supervise"; /* the name global messages go out under */
 static int stop_timeout = 25, main_end_fails, tty_mode;
 static int shutting_down, boot_failed, failed = -1, crashed, quiet_stop;
-static double deadline;
+static double deadline, resend_at;
 
 static double now(void) {
   struct timespec t;
@@ -267,8 +268,21 @@ static void spawn(struct child *c) {
 
 /* ---- stopping ---------------------------------------------------------------------------- */
 
+/* signal_child: to the child's whole group, as Heroku's SIGTERM reaches every process of a dyno:
+   a stop that begins here (a part died, or SIGTERM reached only us, as under `docker stop`) then
+   reaches an app's workers as it would on Heroku. */
 static void signal_child(struct child *c, int sig) {
-  if (c->started && !c->exited) kill(c->pid, sig);
+  if (c->started && !c->exited) kill(c->own_group ? -c->pid : c->pid, sig);
+}
+
+/* resend_stop: the stop signals once more, to what still runs. A process forked as the first went
+   out can miss it: a gunicorn worker still booting runs its master's handler, which only queues
+   the signal, and would then serve on until its master's graceful_timeout (30 s, past our
+   deadline). A second stop signal is harmless to nginx, gunicorn, uWSGI and waitress. */
+static void resend_stop(void) {
+  resend_at = 0;
+  for (int i = 0; i < n_children; i++)
+    if (children[i].stop_sig) signal_child(&children[i], children[i].stop_sig);
 }
 
 static struct child *by_role(const char *role) {
@@ -301,6 +315,7 @@ static void begin_shutdown(const char *fmt, ...) {
   va_end(ap);
   if (!quiet_stop) say(voice, "%s: stopping (up to %d s)", reason, stop_timeout);
   deadline = now() + stop_timeout;
+  resend_at = now() + 1;
   for (int i = 0; i < n_children; i++)
     if (children[i].stop_sig) signal_child(&children[i], children[i].stop_sig);
   stop_what_waits();
@@ -567,6 +582,11 @@ int supervise_main(int argc, char **argv) {
     }
     /* While booting, readiness is polled every 10 ms; after that only signals and logs wake us. */
     int timeout = (waiting >= 0 && !shutting_down) ? 10 : 1000;
+    if (resend_at > 0) {
+      double left = resend_at - now();
+      if (left <= 0) resend_stop();
+      else if (left * 1000 < timeout) timeout = (int)(left * 1000) + 1;
+    }
     if (shutting_down && deadline > 0) {
       double left = deadline - now();
       if (left <= 0) {

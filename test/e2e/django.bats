@@ -111,12 +111,17 @@ exercise_web() { # exercise_web SERVER STACK
 
 @test "gunicorn: requests in flight at the SIGTERM, which then query the database, all get their 200" {
   boot gunicorn heroku-24
-  # As many as gunicorn has workers (4): a request still queued in the socket's backlog when the
-  # app stops accepting has not reached the app, and no app server can answer it.
-  for _ in $(seq 4); do
-    curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/slow?s=2" >>"$TEST_WORK/inflight.codes" &
+  # As many as gunicorn has workers (4), and the stop once all four have reached the app: a request
+  # still queued in the socket's backlog when the app stops accepting has not, and no app server
+  # can answer it.
+  local marks="$TEST_WORK/inflight" i
+  mkdir -p "$marks" && chown "$DYNO_USER" "$marks"
+  for i in $(seq 4); do
+    curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/slow?s=2&mark=$marks/$i" >>"$TEST_WORK/inflight.codes" &
   done
-  sleep 0.7
+  all_in_app() { [[ -e $marks/1 && -e $marks/2 && -e $marks/3 && -e $marks/4 ]]; }
+  for _ in $(seq 200); do all_in_app && break; sleep 0.05; done
+  all_in_app || fail "the 4 requests did not all reach the app in 10 s"
   dyno::stop
   wait
   assert_equal "$(grep -c '^200$' "$TEST_WORK/inflight.codes")" 4

@@ -14,8 +14,9 @@
 #   - nothing left behind, zombies included.
 load ../support/helpers
 
-SERVERS=(gunicorn uwsgi waitress)
-ENDS=(sigterm nginx app pgbouncer stunnel)
+# SOAK_SERVERS and SOAK_ENDS narrow a run to the cases being chased (SOAK_ENDS="pgbouncer stunnel").
+read -ra SERVERS <<<"${SOAK_SERVERS:-gunicorn uwsgi waitress}"
+read -ra ENDS <<<"${SOAK_ENDS:-sigterm nginx app pgbouncer stunnel}"
 
 setup_file() {
   load ../support/helpers
@@ -44,7 +45,7 @@ load_until() {
 
 # soak_round N: round N, or a failure naming the round and what broke.
 soak_round() {
-  local n=$1 server=${SERVERS[$1 % 3]} end=${ENDS[$1 / 3 % 5]} slug w="$BATS_TEST_TMPDIR/r$1"
+  local n=$1 server=${SERVERS[$1 % ${#SERVERS[@]}]} end=${ENDS[$1 / ${#SERVERS[@]} % ${#ENDS[@]}]} slug w="$BATS_TEST_TMPDIR/r$1"
   mkdir -p "$w"
   slug=$(django_slug "$server" heroku-24)
   dyno::clear_tmp
@@ -55,8 +56,13 @@ soak_round() {
   dyno::wait_http / 30 || { tail -n 20 "$DYNO_LOG"; echo "round $n ($server): did not boot"; return 1; }
   local inflight=()
   if [[ $end == sigterm ]]; then
-    for _ in 1 2; do curl -s -o /dev/null -w '%{http_code}\n' --max-time 20 "http://127.0.0.1:$PORT/slow?s=1" >>"$w/inflight" & inflight+=($!); done
-    sleep 0.3
+    # In flight means in the app: a request still in the socket's backlog when the app stops
+    # accepting (its workers still booting) is one no app server answers.
+    local marks="$TEST_WORK/inflight-$n" i
+    mkdir -p "$marks" && chown "$DYNO_USER" "$marks"
+    for i in 1 2; do curl -s -o /dev/null -w '%{http_code}\n' --max-time 20 "http://127.0.0.1:$PORT/slow?s=1&mark=$marks/$i" >>"$w/inflight" & inflight+=($!); done
+    for _ in $(seq 200); do [[ -e $marks/1 && -e $marks/2 ]] && break; sleep 0.05; done
+    [[ -e $marks/1 && -e $marks/2 ]] || { tail -n 20 "$DYNO_LOG"; echo "round $n ($server): the requests did not reach the app in 10 s"; return 1; }
   fi
   local started=$SECONDS status=0
   case $end in
@@ -82,7 +88,7 @@ soak_round() {
     ((status == 0 || status == 143)) || { tail -n 20 "$DYNO_LOG"; echo "$what: exit status $status"; return 1; }
     local answers='^200$'
     [[ $server == gunicorn ]] || answers='^(200|502)$'
-    ! grep -qvE "$answers" "$w/inflight" || { echo "$what: in flight: $(xargs <"$w/inflight")"; return 1; }
+    ! grep -qvE "$answers" "$w/inflight" || { tail -n 30 "$DYNO_LOG"; echo "$what: in flight: $(xargs <"$w/inflight")"; return 1; }
     ! grep -qvE "$answers|^000$" "$w/load" || { echo "$what: the load got $(sort "$w/load" | uniq -c | xargs)"; return 1; }
   else
     ((status != 0)) || { echo "$what: exit status 0"; return 1; }

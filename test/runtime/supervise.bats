@@ -97,6 +97,34 @@ POOLER="trap '' TERM; trap 'echo pooler-int >>$BATS_TEST_TMPDIR/order; exit 0' I
   ((SECONDS - started <= 4)) || fail "took $((SECONDS - started)) s"
 }
 
+@test "the stop signal reaches the app's whole process group, as Heroku's reaches every process" {
+  # The app's own process ignores SIGTERM and waits for its worker, which does not.
+  plan deadline 20 child app test main stop TERM
+  (sleep 0.5; pkill -TERM -f -- "$SUPERVISE $PLAN") &
+  local started=$SECONDS
+  supervise python3 -c "import os, signal, time
+pid = os.fork()
+if pid == 0:
+    time.sleep(60); os._exit(0)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+os.waitpid(pid, 0)
+print('worker-gone')"
+  assert_success
+  assert_line worker-gone
+  ((SECONDS - started < 5)) || fail "took $((SECONDS - started)) s"
+}
+
+@test "the stop signal is sent once more a second later: a process that missed the first (a worker still booting) stops" {
+  # The first SIGTERM only arms the handler, as a gunicorn worker booting at that moment does.
+  plan deadline 20 child app test main stop TERM
+  (sleep 0.5; pkill -TERM -f -- "$SUPERVISE $PLAN") &
+  local started=$SECONDS
+  supervise bash -c "trap 'trap \"echo second-term; exit 0\" TERM' TERM; while :; do sleep 0.05; done"
+  assert_success
+  assert_line second-term
+  ((SECONDS - started < 5)) || fail "took $((SECONDS - started)) s"
+}
+
 @test "readiness: the app starts once the pooler's socket exists, nginx once the app's does" {
   local sock="$W/pool.sock" app_sock="$W/app.sock"
   plan child pooler test before after app INT ready-socket "$sock" ready-wait 5 "the pooler listened" "pooler did not start" \
