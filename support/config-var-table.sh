@@ -13,6 +13,7 @@ config_var_table() {
   for name in "${SETTING_NAMES[@]}"; do
     default=${SETTING_DEFAULT[$name]:+\`${SETTING_DEFAULT[$name]}\`}
     [[ -z ${SETTING_WEB_DEFAULT[$name]:-} ]] || default+="; \`${SETTING_WEB_DEFAULT[$name]}\` on web dynos"
+    [[ -z ${SETTING_RAILS_DEFAULT[$name]:-} ]] || default+="; \`${SETTING_RAILS_DEFAULT[$name]}\` where \`Gemfile.lock\` has \`activerecord\`"
     case ${SETTING_ORIGIN[$name]} in
       pgbouncer) origin=heroku-buildpack-pgbouncer ;;
       nginx) origin=heroku-buildpack-nginx ;;

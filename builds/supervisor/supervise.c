@@ -62,7 +62,7 @@ struct child {
   int forbid_port;
   const char *forbid_say[MAX_LIST], *forbid_fail;
   int n_forbid_say;
-  int stop_sig, ignore_term, relay, hold_fd;
+  int stop_sig, ignore_term, relay, hold_fd, once;
   struct rule after[MAX_LIST];
   int n_after;
   /* state */
@@ -148,6 +148,8 @@ static void add(const char **list, int *n, const char *w) {
  *   ready-say TEXT     forbid-port PORT FAIL   forbid-say TEXT
  *   stop SIGNAL        after ROLE SIGNAL   ignore-term   relay
  *   hold-fd FD         (a lock the script took: kept from the children, closed once this is ready)
+ *   once               (a check that runs and ends: its status 0 is no failure; with ready-wait,
+ *                      it is ready once it has ended with 0, and what follows waits for that)
  */
 static void read_plan(const char *path) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -193,6 +195,7 @@ static void read_plan(const char *path) {
       c->after[c->n_after++].sig = signal_named(word());
     } else if (strcmp(w, "ignore-term") == 0) c->ignore_term = 1;
     else if (strcmp(w, "relay") == 0) c->relay = 1;
+    else if (strcmp(w, "once") == 0) c->once = 1;
     else if (strcmp(w, "hold-fd") == 0) c->hold_fd = number();
     else if (strcmp(w, "argv") == 0) {
       int n = number();
@@ -220,6 +223,7 @@ static int is_socket(const char *path) {
 }
 
 static int ready(struct child *c) {
+  if (c->once) return !c->timeout || (c->exited && c->status == 0);
   int sockets = c->n_sockets > 0;
   for (int i = 0; i < c->n_sockets; i++) sockets = sockets && is_socket(c->sockets[i]);
   if (sockets) return 1;
@@ -344,7 +348,9 @@ static void ended(struct child *c, int w) {
   c->exited = 1, c->status = status_of(w);
   if (c->own_group) kill(-c->pid, SIGKILL); /* what it left behind: a killed nginx's workers */
   if (is_crash(w)) crashed = c->status;
-  if (!shutting_down) {
+  if (c->once && c->status == 0) {
+    /* A check that passed: done, and nothing to say. */
+  } else if (!shutting_down) {
     if (c->phase == MAIN && !main_end_fails) {
       if (tty_mode) quiet_stop = 1;
       begin_shutdown("%s exited (status %d)", c->role, c->status);
@@ -464,7 +470,7 @@ static void boot(void) {
   while (!shutting_down) {
     if (waiting >= 0) {
       struct child *c = &children[waiting];
-      if (c->exited) return; /* ended() has begun the stop */
+      if (c->exited && !(c->once && c->status == 0)) return; /* ended() has begun the stop */
       if (now() - last_forbid_check >= 0.5) {
         last_forbid_check = now();
         if (forbidden(c)) return;
@@ -615,5 +621,6 @@ int supervise_main(int argc, char **argv) {
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "nginx-samples") == 0) return nginx_samples(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "pool-samples") == 0) return pool_samples(argc - 1, argv + 1);
+  if (argc >= 2 && strcmp(argv[1], "pool-budget") == 0) return pool_budget(argc - 1, argv + 1);
   return supervise_main(argc, argv);
 }

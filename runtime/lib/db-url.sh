@@ -77,3 +77,7 @@ parse_db_url() {
   parsed=([user]=$user [pass]=$pass [host]=$host [port]=$((10#$port)) [name]=$name [sslmode]=$sslmode
     [query]="$(IFS='&'; printf '%s' "${kept[*]}")")
 }
+
+# sibling_var VAR KIND: the config var beside VAR that holds its KIND of URL, by Heroku's naming
+# (DATABASE_URL -> DATABASE_DIRECT_URL, DATABASE_CONNECTION_POOL_URL; VAR without _URL: VAR_KIND).
+sibling_var() { [[ $1 == *_URL ]] && printf '%s_%s_URL\n' "${1%_URL}" "$2" || printf '%s_%s\n' "$1" "$2"; }

@@ -34,17 +34,17 @@ stunnel_section() {
 }
 
 # write_configs: for each URL var, pgbouncer's database entry and user, stunnel's service (stunnel
-# mode), and the pooled URL; then the files, readable by the dyno's user alone, in RUN_DIR. Sets
-# URL_COUNT, NATIVE_SSLMODE (pgbouncer's one sslmode for all servers: the strictest asked for),
-# APP_SETTINGS and POOLED_EXPORTS.
+# mode), the pooled URL and the direct one; then the files, readable by the dyno's user alone, in
+# RUN_DIR. Sets URL_COUNT, NATIVE_SSLMODE (pgbouncer's one sslmode for all servers: the strictest
+# asked for), APP_SETTINGS, POOLED_EXPORTS and POOL_USERS (dbN USER, for each database).
 write_configs() {
-  local n=0 var conn entries="" users="" stunnel_sections="" pooled query sslmode
+  local n=0 var conn entries="" users="" stunnel_sections="" pooled query sslmode direct_var
   local -A db
   # Before anything is written: a bad line stops here.
   APP_SETTINGS=$(app_pgbouncer_settings)
   RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pgbouncer.XXXXXX")
   chmod 0700 "$RUN_DIR"
-  POOLED_EXPORTS=() NATIVE_SSLMODE=disable
+  POOLED_EXPORTS=() POOL_USERS=() NATIVE_SSLMODE=disable
   for var in ${SETTING[PGBOUNCER_URLS]}; do
     n=$((n + 1))
     parse_db_url "$var" db
@@ -61,10 +61,15 @@ write_configs() {
     [[ -n ${SETTING[PGBOUNCER_CONNECT_QUERY]} ]] && entries+=" connect_query=$(ini_quote "${SETTING[PGBOUNCER_CONNECT_QUERY]}")"
     entries+=$'\n'
     users+="\"${db[user]//\"/\"\"}\" \"${db[pass]//\"/\"\"}\""$'\n'
+    POOL_USERS+=("db$n" "${db[user]}")
     query=${db[query]}
     [[ ${SETTING[PGBOUNCER_PREPARED_STATEMENTS],,} == false ]] && query=${query:+$query&}prepared_statements=false
     pooled=$(pooled_url "$n" "${db[user]}" "${db[pass]}" "$query")
     POOLED_EXPORTS+=("$var=$pooled" "${var}_PGBOUNCER=$pooled")
+    # The database itself, for what transaction pooling breaks (migrations' advisory locks,
+    # LISTEN, session SETs); the app's own, if it set one.
+    direct_var=$(sibling_var "$var" DIRECT)
+    [[ -n ${!direct_var:-} ]] || POOLED_EXPORTS+=("$direct_var=${!var}")
   done
   ((n > 0)) || die "PGBOUNCER_URLS names no config var" "Set it to DATABASE_URL (the default) or unset it."
   # shellcheck disable=SC2034 # read by pgbouncer.sh

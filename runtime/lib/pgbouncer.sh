@@ -54,13 +54,27 @@ plan_poolers() {
   read -ra vars <<<"${SETTING[PGBOUNCER_URLS]}"
   plan::child pgbouncer before after app INT after stunnel INT hold-fd "$PORT_LOCK" \
     ready-socket "$RUN_DIR/.s.PGSQL.${SETTING[PGBOUNCER_LISTEN_PORT]}" ready-wait 10 "pgbouncer listened" "pgbouncer did not start" \
-    ready-say "pooler ready on port ${SETTING[PGBOUNCER_LISTEN_PORT]}: ${SETTING[PGBOUNCER_POOL_MODE]} pooling, pool size ${SETTING[PGBOUNCER_DEFAULT_POOL_SIZE]}, TLS by $tls_by (sslmode $NATIVE_SSLMODE); rewrote ${vars[*]}"
+    ready-say "pooler ready on port ${SETTING[PGBOUNCER_LISTEN_PORT]}: ${SETTING[PGBOUNCER_POOL_MODE]} pooling, pool size ${SETTING[PGBOUNCER_DEFAULT_POOL_SIZE]} + reserve ${SETTING[PGBOUNCER_RESERVE_POOL_SIZE]} per database, TLS by $tls_by (sslmode $NATIVE_SSLMODE); rewrote ${vars[*]}"
   plan::argv "$PGBOUNCER_BIN" "$RUN_DIR/pgbouncer.ini"
+  plan_connection_check
   # Not on a one-off dyno's terminal (heroku run): the samples would print into the session.
   if ((SETTING[PGBOUNCER_POOL_SAMPLES])) && [[ ! -t 0 ]]; then
     plan::child pool-samples before ignore-term after app HUP
     plan::argv "$SUPERVISE" pool-samples "$RUN_DIR" "${SETTING[PGBOUNCER_LISTEN_PORT]}" "${SETTING[PGBOUNCER_STATS_PERIOD]}"
   fi
+}
+
+# plan_connection_check: once pgbouncer listens, the room in each database for this dyno's pool,
+# asked through the pool (builds/supervisor/samples.c, pool_budget). With `refuse`, the app waits
+# for the answer, and a pool that does not fit stops the boot.
+plan_connection_check() {
+  local check=${SETTING[PGBOUNCER_CONNECTION_CHECK]}
+  [[ $check != off ]] || return 0
+  plan::child connection-check before once stop TERM
+  [[ $check == warn ]] || plan::words ready-wait 30 "its pool was found to fit in the database" "the database has no room for this dyno's pool"
+  plan::argv "$SUPERVISE" pool-budget "$SCRIPT_NAME" "$RUN_DIR" "${SETTING[PGBOUNCER_LISTEN_PORT]}" \
+    "$((SETTING[PGBOUNCER_DEFAULT_POOL_SIZE] + SETTING[PGBOUNCER_RESERVE_POOL_SIZE]))" \
+    "${SETTING[PGBOUNCER_CONNECTION_BUDGET]}" "$([[ $check == refuse ]] && echo 1 || echo 0)" "${POOL_USERS[@]}"
 }
 
 # without_pooler COMMAND...: COMMAND as it is (under another start script: handed on to it).

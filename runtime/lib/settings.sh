@@ -53,7 +53,9 @@ setting PGBOUNCER_LOG_CONNECTIONS 1 int:0:1 pgbouncer ""
 setting PGBOUNCER_LOG_DISCONNECTIONS 1 int:0:1 pgbouncer ""
 setting PGBOUNCER_LOG_POOLER_ERRORS 1 int:0:1 pgbouncer ""
 setting PGBOUNCER_STATS_PERIOD 60 int:1:86400 pgbouncer "seconds between pgbouncer's stats lines, and between pool samples"
-setting PGBOUNCER_POOL_SAMPLES 1 switch ours "one line per pool every \`PGBOUNCER_STATS_PERIOD\`, in l2met form (\`sample#pgbouncer.cl_waiting=0 … source=db1\`), for log-based metrics (0: none)"
+setting PGBOUNCER_CONNECTION_CHECK warn choice:warn,refuse,off ours "at boot, through the pool's first server connection: this dyno's most server connections per database (pool + reserve) against the room left in the database (\`max_connections\` or \`PGBOUNCER_CONNECTION_BUDGET\`, less the connections in use); \`refuse\` stops the boot when they do not fit ([Many dynos](#many-dynos-one-database))"
+setting PGBOUNCER_CONNECTION_BUDGET 0 int:0:100000 ours "the most server connections all of the app's dynos may hold on each database, where less than its \`max_connections\` (room kept for one-off dynos, the release phase, other apps); 0: \`max_connections\`"
+setting PGBOUNCER_POOL_SAMPLES 1 switch ours "one line per pool every \`PGBOUNCER_STATS_PERIOD\`, in l2met form (\`source=web.1 database=db1 sample#pgbouncer.cl_waiting=0 …\`), for log-based metrics (0: none)"
 setting PGBOUNCER_IGNORE_STARTUP_PARAMETERS extra_float_digits text pgbouncer-other-default "startup parameters pgbouncer lets through: Go's lib/pq and JDBC send \`extra_float_digits\`, which pgbouncer refuses otherwise (the anchor's default is empty)"
 setting PGBOUNCER_URL_FORM query-host choice:query-host,encoded-host,tcp ours "how the rewritten URL names the pooler ([which clients read which](#database-clients)): \`query-host\` (\`…@/db1?host=/tmp/pgbouncer.X&port=6000\`), \`encoded-host\` (\`…@%2Ftmp%2Fpgbouncer.X:6000/db1\`, for Rails), \`tcp\` (\`…@127.0.0.1:6000/db1\`, any client, a password check per new connection)"
 setting PGBOUNCER_LISTEN_PORT 6000 int:1:65535 ours "pgbouncer's port on 127.0.0.1 (6000 in the anchor, fixed)"
@@ -77,11 +79,19 @@ setting NGINX_APP_BOOT_TIMEOUT 55 int:1:3600 ours "seconds to wait for the app's
 setting NGINX_PGBOUNCER_STOP_TIMEOUT 25 int:1:3600 ours "seconds after the stop begins (SIGTERM) before what is left is killed: one deadline for the whole dyno"
 setting FORCE "" text nginx "any value: start nginx without waiting for the app (as \`-f\`)"
 
-# settings::default NAME: sets DEFAULT to NAME's default for this dyno.
+# Defaults that differ for a Rails app: ActiveRecord reads DATABASE_URL with Ruby's URI parser,
+# which refuses the query form's empty host.
+declare -A SETTING_RAILS_DEFAULT=([PGBOUNCER_URL_FORM]=encoded-host)
+
+# settings::default NAME: sets DEFAULT to NAME's default for this dyno and this app.
 settings::default() {
   DEFAULT=${SETTING_DEFAULT[$1]}
   if [[ ${DYNO:-} == web.* && -n ${SETTING_WEB_DEFAULT[$1]:-} ]]; then DEFAULT=${SETTING_WEB_DEFAULT[$1]}; fi
+  if [[ -n ${SETTING_RAILS_DEFAULT[$1]:-} ]] && settings::is_rails_app; then DEFAULT=${SETTING_RAILS_DEFAULT[$1]}; fi
 }
+
+# settings::is_rails_app: the app's Gemfile.lock has ActiveRecord among its gems.
+settings::is_rails_app() { grep -qs '^    activerecord (' "${SETTINGS_BUILD_DIR:-$APP_DIR}/Gemfile.lock"; }
 
 # settings::accepts CHECK: what CHECK accepts, in words.
 settings::accepts() {

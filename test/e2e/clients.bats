@@ -27,7 +27,8 @@ clients() {
   shift
   s=$(slug heroku-24)
   : >"$out" && chown "$DYNO_USER" "$out"
-  run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" NODE_PATH="$REPO/node_modules" \
+  # No connection check: its login would count among the clients'.
+  run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" NODE_PATH="$REPO/node_modules" PGBOUNCER_CONNECTION_CHECK=off \
     LIBPQ_VERSION="$(dpkg-query -W -f '${Version}' golang-github-lib-pq-dev | cut -d- -f1)" \
     PGX_VERSION="$(dpkg-query -W -f '${Version}' golang-github-jackc-pgx-v4-dev | cut -d- -f1)" "$@" \
     "$s/bin/$script" bash -c "
@@ -70,6 +71,16 @@ READERS_OF_QUERY_HOST="psycopg2 psycopg dj-database-url django-environ sqlalchem
   clients start-pgbouncer PGBOUNCER_URL_FORM=encoded-host
   ok activerecord ruby-pg psycopg2 psycopg dj-database-url asyncpg node-postgres
   assert_equal "$(grep -c '@unix(' <<<"$LOGINS")" 7
+  assert_equal "$(grep -c '@127.0.0.1:' <<<"$LOGINS")" 0
+}
+
+@test "a Rails app (activerecord in its Gemfile.lock) gets encoded-host with nothing set: ActiveRecord on the private socket" {
+  local s
+  s=$(slug heroku-24)
+  printf 'GEM\n  remote: https://rubygems.org/\n  specs:\n    activerecord (6.1.7)\n      activemodel (= 6.1.7)\n' >"$s/Gemfile.lock"
+  clients start-pgbouncer-stunnel
+  rm -f "$s/Gemfile.lock"
+  ok activerecord ruby-pg psycopg2 node-postgres
   assert_equal "$(grep -c '@127.0.0.1:' <<<"$LOGINS")" 0
 }
 

@@ -157,6 +157,21 @@ for _ in range(100):
   dyno::stop
 }
 
+@test "DATABASE_DIRECT_URL is the database itself: Django's migrate runs through it beside the pooled URL" {
+  local slug
+  slug=$(django_slug gunicorn heroku-24)
+  dyno::clear_tmp
+  # As a Procfile line would: `web: bin/start-pgbouncer-stunnel sh -c 'DATABASE_URL=$DATABASE_DIRECT_URL python manage.py migrate && gunicorn …'`.
+  run dyno::as_user env -i PATH="$TEST_WORK/pybin:/usr/bin:/bin" HOME="$slug" DATABASE_URL="$DATABASE_URL" bash -c "cd '$slug' && bin/start-pgbouncer-stunnel sh -c '
+DATABASE_URL=\$DATABASE_DIRECT_URL python manage.py migrate --noinput &&
+DATABASE_URL=\$DATABASE_DIRECT_URL python manage.py shell -c \"from django.db import connection; connection.ensure_connection(); print(\\\"direct\\\", connection.connection.info.host)\" &&
+python manage.py shell -c \"from django.db import connection; connection.ensure_connection(); print(\\\"pooled\\\", connection.connection.info.host)\"'"
+  assert_success
+  assert_line --regexp '^  (Apply|No migrations to apply)'
+  assert_line "direct $(python3 -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).hostname)' "$DATABASE_URL")"
+  assert_line --regexp '^pooled /tmp/pgbouncer\.'
+}
+
 @test "PostgreSQL restarted while the dyno runs: the pool reconnects, no dyno restart" {
   boot gunicorn heroku-24
   local before after ok=0

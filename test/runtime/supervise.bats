@@ -158,6 +158,24 @@ print('worker-gone')"
   assert_line "test: pooler did not start: stopping (up to 25 s)"
 }
 
+@test "a check (once) that passes is no failure; with ready-wait the app waits for it, and a failed one stops the boot" {
+  plan child check test before once argv 3 sh -c 'sleep 0.2; echo checked' child app test main
+  supervise sh -c 'echo app-ran; exit 0'
+  assert_success
+  assert_line checked
+  refute_output --regexp 'check (exited|stopped)'
+  plan voice test child check test before once ready-wait 5 "the check passed" "the check failed" argv 3 sh -c "sleep 0.3; touch $W/checked" \
+    child app test main
+  supervise sh -c "test -e $W/checked && echo app-after-the-check"
+  assert_success
+  assert_line app-after-the-check
+  plan voice test child check test before once ready-wait 5 "the check passed" "the check failed" argv 3 sh -c 'exit 1' child app test main
+  supervise sh -c 'echo app-ran'
+  assert_failure 1
+  assert_line "test: the check failed: stopping (up to 25 s)"
+  refute_line app-ran
+}
+
 @test "an app on the port nginx must take is named at once, with the fix" {
   local port
   port=$("$REPO/test/support/free-port.sh")

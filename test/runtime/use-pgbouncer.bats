@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # bin/use-pgbouncer alone (it starts nothing): the URLs moved to Heroku Postgres's server-side
-# pooler on port + 1, as heroku-buildpack-pgbouncer's script of the same name does.
+# pooler: the URL Heroku gives it, else port + 1, as heroku-buildpack-pgbouncer's script does.
 load ../support/helpers
 
 setup() {
@@ -15,6 +15,26 @@ setup() {
   assert_success
   assert_line 'DATABASE_URL_PGBOUNCER=postgres://user:p%40ss@host.example.com:5433/name?sslmode=require&application_name=web'
   assert_line 'DATABASE_URL=postgres://user:p%40ss@host.example.com:5433/name?sslmode=require&application_name=web'
+  assert_line 'DATABASE_DIRECT_URL=postgresql://user:p%40ss@host.example.com:5432/name?sslmode=require&application_name=web'
+  assert_line --partial "use-pgbouncer: DATABASE_CONNECTION_POOL_URL is not set: DATABASE_URL points at its database's port + 1"
+  assert_line --partial "Essential plans have no server-side pooler"
+}
+
+@test "the URL Heroku gives its pooler (pg:connection-pooling:attach) is taken as it is, and said nothing of" {
+  DATABASE_URL='postgres://u:p@h:5432/d' DATABASE_CONNECTION_POOL_URL='postgres://pool-u:pool-p@pool.example.com:6543/d?sslmode=require'     HEROKU_POSTGRESQL_RED_URL='postgres://u:p@red:5432/r' HEROKU_POSTGRESQL_RED_CONNECTION_POOL_URL='postgres://ru:rp@red-pool:6543/r'     PGBOUNCER_URLS='DATABASE_URL HEROKU_POSTGRESQL_RED_URL' run "$APP/bin/use-pgbouncer" printenv
+  assert_success
+  assert_line 'DATABASE_URL=postgres://pool-u:pool-p@pool.example.com:6543/d?sslmode=require'
+  assert_line 'DATABASE_URL_PGBOUNCER=postgres://pool-u:pool-p@pool.example.com:6543/d?sslmode=require'
+  assert_line 'DATABASE_DIRECT_URL=postgres://u:p@h:5432/d'
+  assert_line 'HEROKU_POSTGRESQL_RED_URL=postgres://ru:rp@red-pool:6543/r'
+  assert_line 'HEROKU_POSTGRESQL_RED_DIRECT_URL=postgres://u:p@red:5432/r'
+  refute_output --partial "not set"
+}
+
+@test "a DATABASE_DIRECT_URL the app set itself is kept" {
+  DATABASE_URL='postgres://u:p@h:5432/d' DATABASE_DIRECT_URL='postgres://admin:x@h:5432/d' run "$APP/bin/use-pgbouncer" printenv DATABASE_DIRECT_URL
+  assert_success
+  assert_line 'postgres://admin:x@h:5432/d'
 }
 
 @test "only the vars of PGBOUNCER_URLS change; an IPv6 host keeps its brackets" {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster shaped like Heroku Postgres: TCP only over TLS (hostssl), with
-# scram-sha-256, and a password that needs percent-encoding in a URL.
+# scram-sha-256, and a password that needs percent-encoding in a URL. PG_MAX_CONNECTIONS: its
+# max_connections (200), set when the cluster is made.
 #   pg.sh start DIR PORT   -> prints DATABASE_URL;  pg.sh stop DIR;  pg.sh psql DIR SQL (as admin)
 set -euo pipefail
 PGBIN=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n1)
@@ -31,7 +32,7 @@ port = $port
 ssl = on
 password_encryption = 'scram-sha-256'
 unix_socket_directories = '$dir'
-max_connections = 200
+max_connections = ${PG_MAX_CONNECTIONS:-200}
 CONF
   fi
   as_postgres "$PGBIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 ||
