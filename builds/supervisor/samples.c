@@ -10,6 +10,9 @@
  *     source=web.1 database=db1 sample#pgbouncer.cl_active=3 sample#pgbouncer.cl_waiting=0 …, one
  *     per database, from pgbouncer's SHOW POOLS, read as the stats-only user over the private
  *     socket (trusted there: no password), speaking PostgreSQL's protocol itself: no psql needed.
+ *   supervise pool-budget OWNER RUN_DIR PORT MOST BUDGET REFUSE DB USER [DB USER]...
+ *     once, at boot: for each pooled database, whether this dyno's pool (MOST server connections)
+ *     fits in the room the database has left, asked through the pool as USER; see pool_budget.
  *
  * The source is the dyno ($DYNO), as in Heroku's own runtime metrics, which log tools group by;
  * none where there is no dyno name (a machine of one's own). Each runs as a child of the
@@ -146,12 +149,25 @@ static long next_message(int fd, char *type, char *buf, size_t cap) {
 static const char *const POOL_COLUMNS[] = {"cl_active", "cl_waiting", "sv_active", "sv_idle", "sv_used", "sv_login", "maxwait"};
 #define N_POOL_COLUMNS (sizeof POOL_COLUMNS / sizeof POOL_COLUMNS[0])
 
-/* pg_login DIR PORT USER DATABASE: a session with pgbouncer over its private socket, where hba
-   trusts every user (no password), ready for a query; its fd, or -1. */
-static int pg_login(const char *dir, int port, const char *user, const char *database) {
+/* error_text BUF LEN ERR CAP: an ErrorResponse's message and SQLSTATE, as "MESSAGE (SQLSTATE)". */
+static void error_text(const char *buf, long len, char *err, size_t cap) {
+  const char *message = "", *code = "";
+  for (const char *p = buf; p < buf + len && *p;) {
+    const char *v = p + 1;
+    if (*p == 'M') message = v;
+    if (*p == 'C') code = v;
+    p = v + strlen(v) + 1;
+  }
+  if (err) snprintf(err, cap, "%.200s (%.5s)", message, code);
+}
+
+/* pg_login DIR PORT USER DATABASE ERR CAP: a session with pgbouncer over its private socket, where
+   hba trusts every user (no password), ready for a query; its fd, or -1 with ERR said. */
+static int pg_login(const char *dir, int port, const char *user, const char *database, char *err, size_t cap) {
   static char buf[1 << 16];
   struct sockaddr_un a = {.sun_family = AF_UNIX};
   int fd = timed_socket(AF_UNIX);
+  if (err) snprintf(err, cap, "no answer from pgbouncer");
   if (fd < 0) return -1;
   snprintf(a.sun_path, sizeof a.sun_path, "%s/.s.PGSQL.%d", dir, port);
   /* Its length, protocol 3.0, the parameters, and the list's closing NUL. */
@@ -166,7 +182,11 @@ static int pg_login(const char *dir, int port, const char *user, const char *dat
   long len;
   if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 || send_all(fd, msg, n) != 0) goto fail;
   while ((len = next_message(fd, &type, buf, sizeof buf)) >= 0 && type != 'Z') {
-    if (type == 'E' || (type == 'R' && (len < 4 || buf[3] != 0))) goto fail; /* no trust here */
+    if (type == 'E') {
+      error_text(buf, len, err, cap);
+      goto fail;
+    }
+    if (type == 'R' && (len < 4 || buf[3] != 0)) goto fail; /* no trust here */
   }
   if (len >= 0) return fd;
 fail:
@@ -198,40 +218,29 @@ static int send_query(int fd, const char *sql) {
   return send_all(fd, head, 5) == 0 && send_all(fd, sql, strlen(sql) + 1) == 0 ? 0 : -1;
 }
 
-/* show_pools DIR PORT: one line per pooled database, or -1 where pgbouncer does not answer. */
-static int show_pools(const char *dir, int port) {
+/* each_pool DIR PORT FN CTX: FN for each row of pgbouncer's SHOW POOLS, given the columns' names;
+   0, or -1 where pgbouncer does not answer. */
+typedef void pool_row_fn(char *const name[64], char *const value[64], void *ctx);
+static int each_pool(const char *dir, int port, pool_row_fn *fn, void *ctx) {
   static char buf[1 << 16];
-  int fd = pg_login(dir, port, "pgbouncer_stats", "pgbouncer"), ok = -1;
-  if (fd < 0) return -1;
-  int col_db = -1, col[N_POOL_COLUMNS];
-  for (size_t i = 0; i < N_POOL_COLUMNS; i++) col[i] = -1;
-  char type;
+  char *name[64] = {0}, type;
+  int fd = pg_login(dir, port, "pgbouncer_stats", "pgbouncer", NULL, 0), ok = -1;
   long len = 0;
+  if (fd < 0) return -1;
   if (send_query(fd, "SHOW POOLS;") != 0) goto out;
   while ((len = next_message(fd, &type, buf, sizeof buf)) >= 0 && type != 'Z') {
     if (type == 'T') {
       int fields = (unsigned char)buf[0] << 8 | (unsigned char)buf[1];
       const char *p = buf + 2;
-      for (int f = 0; f < fields && p < buf + len; f++) {
-        if (strcmp(p, "database") == 0) col_db = f;
-        for (size_t i = 0; i < N_POOL_COLUMNS; i++)
-          if (strcmp(p, POOL_COLUMNS[i]) == 0) col[i] = f;
+      for (int f = 0; f < fields && f < 64 && p < buf + len; f++) {
+        free(name[f]);
+        name[f] = strdup(p);
         p += strlen(p) + 1 + 18;
       }
     } else if (type == 'D') {
-      char line[1024], db[256] = "", *value[64] = {0};
+      char *value[64] = {0};
       row_values(buf, len, value);
-      if (col_db >= 0 && value[col_db]) snprintf(db, sizeof db, "%s", value[col_db]);
-      if (strcmp(db, "pgbouncer") != 0) {
-        size_t at = (size_t)snprintf(line, sizeof line, "%sdatabase=%s ", source, db);
-        if (at > sizeof line - 1) at = sizeof line - 1;
-        for (size_t i = 0; i < N_POOL_COLUMNS; i++)
-          if (col[i] >= 0 && col[i] < 64 && at < sizeof line) {
-            at += snprintf(line + at, sizeof line - at, "sample#pgbouncer.%s=%s ", POOL_COLUMNS[i], value[col[i]] ? value[col[i]] : "");
-            if (at > sizeof line - 1) at = sizeof line - 1;
-          }
-        printf("%.*s\n", at ? (int)at - 1 : 0, line);
-      }
+      fn(name, value, ctx);
       for (int f = 0; f < 64; f++) free(value[f]);
     } else if (type == 'E') goto out;
   }
@@ -239,7 +248,29 @@ static int show_pools(const char *dir, int port) {
   send_all(fd, "X\0\0\0\4", 5);
 out:
   close(fd);
+  for (int f = 0; f < 64; f++) free(name[f]);
   return ok;
+}
+
+/* column NAME VALUE WANT: WANT's value in a row ("" for NULL), or NULL where there is no such column. */
+static const char *column(char *const name[64], char *const value[64], const char *want) {
+  for (int f = 0; f < 64; f++)
+    if (name[f] && strcmp(name[f], want) == 0) return value[f] ? value[f] : "";
+  return NULL;
+}
+
+/* print_sample: a pool's line, for each pooled database (not pgbouncer's own console). */
+static void print_sample(char *const name[64], char *const value[64], void *ctx) {
+  (void)ctx;
+  const char *db = column(name, value, "database");
+  if (!db || strcmp(db, "pgbouncer") == 0) return;
+  char line[1024];
+  size_t at = (size_t)snprintf(line, sizeof line, "%sdatabase=%.200s", source, db);
+  for (size_t i = 0; i < N_POOL_COLUMNS && at < sizeof line; i++) {
+    const char *v = column(name, value, POOL_COLUMNS[i]);
+    if (v) at += snprintf(line + at, sizeof line - at, " sample#pgbouncer.%s=%.20s", POOL_COLUMNS[i], v);
+  }
+  printf("%s\n", line);
 }
 
 int pool_samples(int argc, char **argv) {
@@ -249,22 +280,41 @@ int pool_samples(int argc, char **argv) {
   as_sampler();
   for (;;) {
     nap(period);
-    show_pools(dir, port);
+    each_pool(dir, port, print_sample, NULL);
   }
 }
 
 /* ---- the connection budget --------------------------------------------------------------- */
 
-/* The database's limit for ordinary users, and the connections it has open. */
+/* The tightest of the limits on this pool's connections: the server's (max_connections, less the
+   slots kept for superusers and reserved roles), the role's and the database's own, with the
+   connections each counts; and this role's connections, for PGBOUNCER_CONNECTION_BUDGET. Another
+   role's session shows no backend_type to us, but its user; a background process shows neither. */
 static const char BUDGET_SQL[] =
-    "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int, "
-    "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')";
+    "WITH a AS (SELECT usesysid, datid, backend_type FROM pg_stat_activity), "
+    "l(what, lim, used) AS ("
+    " SELECT 'max_connections', current_setting('max_connections')::int"
+    "  - current_setting('superuser_reserved_connections')::int"
+    "  - coalesce(current_setting('reserved_connections', true)::int, 0),"
+    "  (SELECT count(*) FROM a WHERE backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL))"
+    " UNION ALL SELECT 'the role''s connection limit', rolconnlimit, (SELECT count(*) FROM a WHERE usesysid = r.oid)"
+    "  FROM pg_roles r WHERE rolname = current_user AND rolconnlimit > 0"
+    " UNION ALL SELECT 'the database''s connection limit', datconnlimit, (SELECT count(*) FROM a WHERE datid = d.oid)"
+    "  FROM pg_database d WHERE datname = current_database() AND datconnlimit > 0) "
+    "SELECT what, lim, used, (SELECT count(*) FROM a WHERE usesysid = (SELECT oid FROM pg_roles WHERE rolname = current_user))"
+    " FROM l ORDER BY lim - used LIMIT 1";
 
-/* database_room DIR PORT DB USER LIMIT IN_USE: asked through the pool itself, over the server
-   connection it opens for the app anyway (no login of our own to the database); 0, or -1. */
-static int database_room(const char *dir, int port, const char *db, const char *user, long *limit, long *in_use) {
+struct room {
+  char what[64];
+  long limit, in_use, role_in_use;
+};
+
+/* database_room DIR PORT DB USER ROOM ERR CAP: asked through the pool itself, over the server
+   connection it opens for the app anyway (no login of our own to the database); 0, or -1 with
+   ERR said. */
+static int database_room(const char *dir, int port, const char *db, const char *user, struct room *r, char *err, size_t cap) {
   static char buf[4096];
-  int fd = pg_login(dir, port, user, db), ok = -1;
+  int fd = pg_login(dir, port, user, db, err, cap), ok = -1;
   if (fd < 0) return -1;
   char type;
   long len;
@@ -273,9 +323,15 @@ static int database_room(const char *dir, int port, const char *db, const char *
       if (type == 'D') {
         char *value[64] = {0};
         row_values(buf, len, value);
-        if (value[0] && value[1]) *limit = atol(value[0]), *in_use = atol(value[1]), ok = 0;
+        if (value[0] && value[1] && value[2] && value[3]) {
+          snprintf(r->what, sizeof r->what, "%s", value[0]);
+          r->limit = atol(value[1]), r->in_use = atol(value[2]), r->role_in_use = atol(value[3]), ok = 0;
+        }
         for (int f = 0; f < 64; f++) free(value[f]);
-      } else if (type == 'E') ok = -1;
+      } else if (type == 'E') {
+        error_text(buf, len, err, cap);
+        ok = -1;
+      }
     }
     send_all(fd, "X\0\0\0\4", 5);
   }
@@ -283,27 +339,55 @@ static int database_room(const char *dir, int port, const char *db, const char *
   return ok;
 }
 
+struct servers {
+  const char *db;
+  long count;
+};
+
+/* count_servers: the server connections a pool holds (for the database CTX names). */
+static void count_servers(char *const name[64], char *const value[64], void *ctx) {
+  struct servers *s = ctx;
+  const char *db = column(name, value, "database");
+  if (!db || strcmp(db, s->db) != 0) return;
+  static const char *const held[] = {"sv_active", "sv_idle", "sv_used", "sv_tested", "sv_login"};
+  for (size_t i = 0; i < sizeof held / sizeof held[0]; i++) {
+    const char *v = column(name, value, held[i]);
+    if (v) s->count += atol(v);
+  }
+}
+
 int pool_budget(int argc, char **argv) {
   if (argc < 9 || (argc - 7) % 2) return 2;
   const char *owner = argv[1], *dir = argv[2];
   int port = atoi(argv[3]), refuse = atoi(argv[6]), over = 0;
   long most = atol(argv[4]), budget = atol(argv[5]);
+  const char *level = refuse ? "error" : "warning";
   for (int i = 7; i + 1 < argc; i += 2) {
     const char *db = argv[i], *user = argv[i + 1];
-    long limit, in_use;
-    if (database_room(dir, port, db, user, &limit, &in_use) != 0) {
-      say(owner, "%s: the connection budget was not checked: no answer through the pool", db);
+    struct room r;
+    char err[256];
+    if (database_room(dir, port, db, user, &r, err, sizeof err) != 0) {
+      if (strstr(err, "(53300)")) {
+        over = 1;
+        say(owner, "%s: %s: the database refused this dyno's pool a connection: %s", db, level, err);
+      } else {
+        say(owner, "%s: the connection budget was not checked: %s", db, err);
+      }
       continue;
     }
-    const char *whose = "the database's limit";
-    if (budget > 0 && budget < limit) limit = budget, whose = "PGBOUNCER_CONNECTION_BUDGET";
-    /* Our own question holds one of this pool's connections: it is counted in both. */
-    long room = limit - in_use + 1;
-    if (most <= room) {
-      say(owner, "%s: this dyno opens at most %ld server connections; %ld of %ld (%s) are in use", db, most, in_use, limit, whose);
+    /* This dyno's pool already holds some of the connections counted: our question's, and those
+       pgbouncer keeps for PGBOUNCER_MIN_POOL_SIZE. */
+    struct servers own = {db, 0};
+    if (each_pool(dir, port, count_servers, &own) != 0 || own.count < 1) own.count = 1;
+    if (budget > 0 && budget - r.role_in_use < r.limit - r.in_use) {
+      snprintf(r.what, sizeof r.what, "PGBOUNCER_CONNECTION_BUDGET, %s's", user);
+      r.limit = budget, r.in_use = r.role_in_use;
+    }
+    if (most <= r.limit - r.in_use + own.count) {
+      say(owner, "%s: this dyno opens at most %ld server connections; %ld of %ld (%s) are in use", db, most, r.in_use, r.limit, r.what);
     } else {
       over = 1;
-      say(owner, "%s: %s: this dyno may open %ld server connections, but %ld of %ld (%s) are in use, other dynos' included", db, refuse ? "error" : "warning", most, in_use, limit, whose);
+      say(owner, "%s: %s: this dyno may open %ld server connections, but %ld of %ld (%s) are in use, other dynos' included", db, level, most, r.in_use, r.limit, r.what);
       say(owner, "%s: lower PGBOUNCER_DEFAULT_POOL_SIZE or PGBOUNCER_RESERVE_POOL_SIZE, or run fewer dynos: each has its own pool, and during a Preboot deploy old and new web dynos do", db);
     }
   }

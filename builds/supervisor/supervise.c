@@ -148,8 +148,9 @@ static void add(const char **list, int *n, const char *w) {
  *   ready-say TEXT     forbid-port PORT FAIL   forbid-say TEXT
  *   stop SIGNAL        after ROLE SIGNAL   ignore-term   relay
  *   hold-fd FD         (a lock the script took: kept from the children, closed once this is ready)
- *   once               (a check that runs and ends: its status 0 is no failure; with ready-wait,
- *                      it is ready once it has ended with 0, and what follows waits for that)
+ *   once               (a check that runs and ends. Without ready-wait, its end is never a
+ *                      failure; with it, it is ready once it has ended with 0, what follows
+ *                      waits for that, and any other end stops the boot)
  */
 static void read_plan(const char *path) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -299,6 +300,7 @@ static struct child *by_role(const char *role) {
    (a boot stopped before the app), sends its signal, once. A rule for a role the plan does not
    have (stunnel, in pgbouncer's native TLS) never does. */
 static void stop_what_waits(void) {
+  if (!shutting_down) return; /* a check that passed at boot ends nothing */
   for (int i = 0; i < n_children; i++)
     for (int j = 0; j < children[i].n_after; j++) {
       struct rule *r = &children[i].after[j];
@@ -348,8 +350,9 @@ static void ended(struct child *c, int w) {
   c->exited = 1, c->status = status_of(w);
   if (c->own_group) kill(-c->pid, SIGKILL); /* what it left behind: a killed nginx's workers */
   if (is_crash(w)) crashed = c->status;
-  if (c->once && c->status == 0) {
-    /* A check that passed: done, and nothing to say. */
+  if (c->once && (c->status == 0 || !c->timeout)) {
+    /* A check that passed, or one nothing waits for (its failure is its own to say): done. */
+    if (c->status && !shutting_down) say(c->owner, "%s ended (status %d)", c->role, c->status);
   } else if (!shutting_down) {
     if (c->phase == MAIN && !main_end_fails) {
       if (tty_mode) quiet_stop = 1;

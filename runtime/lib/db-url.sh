@@ -79,5 +79,13 @@ parse_db_url() {
 }
 
 # sibling_var VAR KIND: the config var beside VAR that holds its KIND of URL, by Heroku's naming
-# (DATABASE_URL -> DATABASE_DIRECT_URL, DATABASE_CONNECTION_POOL_URL; VAR without _URL: VAR_KIND).
-sibling_var() { [[ $1 == *_URL ]] && printf '%s_%s_URL\n' "${1%_URL}" "$2" || printf '%s_%s\n' "$1" "$2"; }
+# (DATABASE_URL -> DATABASE_DIRECT_URL, DATABASE_CONNECTION_POOL_URL; OTHER -> OTHER_DIRECT_URL).
+sibling_var() { printf '%s_%s_URL\n' "${1%_URL}" "$2"; }
+
+# export_direct_url VAR: VAR's URL kept as its DIRECT sibling, for what needs the database itself
+# (transaction pooling breaks advisory locks, LISTEN, session SETs); the app's own, if it set one.
+export_direct_url() {
+  local direct_var
+  direct_var=$(sibling_var "$1" DIRECT)
+  [[ -n ${!direct_var:-} ]] || export "$direct_var=${!1}"
+}

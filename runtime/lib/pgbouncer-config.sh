@@ -38,7 +38,7 @@ stunnel_section() {
 # RUN_DIR. Sets URL_COUNT, NATIVE_SSLMODE (pgbouncer's one sslmode for all servers: the strictest
 # asked for), APP_SETTINGS, POOLED_EXPORTS and POOL_USERS (dbN USER, for each database).
 write_configs() {
-  local n=0 var conn entries="" users="" stunnel_sections="" pooled query sslmode direct_var
+  local n=0 var conn entries="" users="" stunnel_sections="" pooled query sslmode
   local -A db
   # Before anything is written: a bad line stops here.
   APP_SETTINGS=$(app_pgbouncer_settings)
@@ -66,10 +66,7 @@ write_configs() {
     [[ ${SETTING[PGBOUNCER_PREPARED_STATEMENTS],,} == false ]] && query=${query:+$query&}prepared_statements=false
     pooled=$(pooled_url "$n" "${db[user]}" "${db[pass]}" "$query")
     POOLED_EXPORTS+=("$var=$pooled" "${var}_PGBOUNCER=$pooled")
-    # The database itself, for what transaction pooling breaks (migrations' advisory locks,
-    # LISTEN, session SETs); the app's own, if it set one.
-    direct_var=$(sibling_var "$var" DIRECT)
-    [[ -n ${!direct_var:-} ]] || POOLED_EXPORTS+=("$direct_var=${!var}")
+    export_direct_url "$var"
   done
   ((n > 0)) || die "PGBOUNCER_URLS names no config var" "Set it to DATABASE_URL (the default) or unset it."
   # shellcheck disable=SC2034 # read by pgbouncer.sh

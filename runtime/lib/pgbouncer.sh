@@ -66,12 +66,13 @@ plan_poolers() {
 
 # plan_connection_check: once pgbouncer listens, the room in each database for this dyno's pool,
 # asked through the pool (builds/supervisor/samples.c, pool_budget). With `refuse`, the app waits
-# for the answer, and a pool that does not fit stops the boot.
+# for the answer (up to 10 s a database), and a pool that does not fit stops the boot. Not on a
+# one-off dyno's terminal (heroku run): its lines would print into the session.
 plan_connection_check() {
   local check=${SETTING[PGBOUNCER_CONNECTION_CHECK]}
-  [[ $check != off ]] || return 0
+  [[ $check != off && ! -t 0 ]] || return 0
   plan::child connection-check before once stop TERM
-  [[ $check == warn ]] || plan::words ready-wait 30 "its pool was found to fit in the database" "the database has no room for this dyno's pool"
+  [[ $check == warn ]] || plan::words ready-wait $((10 * URL_COUNT + 5)) "the connection check" "the database has no room for this dyno's pool"
   plan::argv "$SUPERVISE" pool-budget "$SCRIPT_NAME" "$RUN_DIR" "${SETTING[PGBOUNCER_LISTEN_PORT]}" \
     "$((SETTING[PGBOUNCER_DEFAULT_POOL_SIZE] + SETTING[PGBOUNCER_RESERVE_POOL_SIZE]))" \
     "${SETTING[PGBOUNCER_CONNECTION_BUDGET]}" "$([[ $check == refuse ]] && echo 1 || echo 0)" "${POOL_USERS[@]}"
@@ -99,6 +100,9 @@ pgbouncer_main() { # pgbouncer_main MODE CMD...   (or MODE --check-config [ENV_D
   settings::read
   if ((!SETTING[PGBOUNCER_ENABLED])); then
     say "PGBOUNCER_ENABLED is off: starting the command without a pooler"
+    # The direct URLs all the same: Procfile lines that name them work either way.
+    local var
+    for var in ${SETTING[PGBOUNCER_URLS]}; do [[ -z ${!var:-} ]] || export_direct_url "$var"; done
     without_pooler "$@"
   fi
   # A start script further up this process tree already pooled these URLs: use that pooler.

@@ -198,10 +198,11 @@ pooled_query() { # pooled_query SLUG SCRIPT: one query through the pooler, as th
   assert_output --partial "pgbouncer-console: error: no pooler is running in this dyno"
 }
 
-@test "PGBOUNCER_ENABLED=0 runs the command without a pooler" {
-  run dyno::as_user env PGBOUNCER_ENABLED=0 DATABASE_URL="$DATABASE_URL" "$(slug heroku-24)/bin/start-pgbouncer" bash -c 'echo "URL=$DATABASE_URL"'
+@test "PGBOUNCER_ENABLED=0 runs the command without a pooler; DATABASE_DIRECT_URL is there all the same" {
+  run dyno::as_user env PGBOUNCER_ENABLED=0 DATABASE_URL="$DATABASE_URL" "$(slug heroku-24)/bin/start-pgbouncer" bash -c 'echo "URL=$DATABASE_URL"; echo "DIRECT=$DATABASE_DIRECT_URL"'
   assert_success
   assert_line "URL=$DATABASE_URL"
+  assert_line "DIRECT=$DATABASE_URL"
 }
 
 teardown() {

@@ -19,6 +19,9 @@ setup_file() {
 
 teardown_file() { stop_platform; }
 
+# The Rails test's Gemfile.lock must not outlive it: the slug is shared.
+teardown() { rm -f "$TEST_WORK/slug-heroku-24/Gemfile.lock"; }
+
 # clients SCRIPT [VAR=VALUE...]: every client's query under SCRIPT. Sets RESULTS (one line per
 # client: "NAME VERSION ok" or "NAME VERSION failed: …") and LOGINS (the pooler's login lines:
 # "@unix(" for the private socket, "@127.0.0.1:" for TCP).
@@ -79,7 +82,6 @@ READERS_OF_QUERY_HOST="psycopg2 psycopg dj-database-url django-environ sqlalchem
   s=$(slug heroku-24)
   printf 'GEM\n  remote: https://rubygems.org/\n  specs:\n    activerecord (6.1.7)\n      activemodel (= 6.1.7)\n' >"$s/Gemfile.lock"
   clients start-pgbouncer-stunnel
-  rm -f "$s/Gemfile.lock"
   ok activerecord ruby-pg psycopg2 node-postgres
   assert_equal "$(grep -c '@127.0.0.1:' <<<"$LOGINS")" 0
 }

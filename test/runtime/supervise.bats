@@ -176,6 +176,15 @@ print('worker-gone')"
   refute_line app-ran
 }
 
+@test "a check that passes while the app has not started yet ends nothing: the pooler waiting for the app stays" {
+  plan child pooler test before after app INT argv 3 sh -c "$POOLER" \
+    child check test before once ready-wait 5 "the check" "the check failed" argv 3 sh -c 'exit 0' child app test main
+  supervise sh -c 'sleep 0.3; echo app-ran'
+  assert_success
+  assert_line app-ran
+  refute_output --partial "exited on its own"
+}
+
 @test "an app on the port nginx must take is named at once, with the fix" {
   local port
   port=$("$REPO/test/support/free-port.sh")
