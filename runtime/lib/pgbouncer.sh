@@ -69,10 +69,10 @@ plan_poolers() {
 # for the answer (up to 10 s a database), and a pool that does not fit stops the boot. Not on a
 # one-off dyno's terminal (heroku run): its lines would print into the session.
 plan_connection_check() {
-  local check=${SETTING[PGBOUNCER_CONNECTION_CHECK]}
+  local check=${SETTING[PGBOUNCER_CONNECTION_CHECK]} wait=$((10 * URL_COUNT + 5))
   [[ $check != off && ! -t 0 ]] || return 0
   plan::child connection-check before once stop TERM
-  [[ $check == warn ]] || plan::words ready-wait $((10 * URL_COUNT + 5)) "the connection check" "the database has no room for this dyno's pool"
+  [[ $check == warn ]] || plan::words ready-wait "$wait" "the connection check" "the database has no room for this dyno's pool"
   plan::argv "$SUPERVISE" pool-budget "$SCRIPT_NAME" "$RUN_DIR" "${SETTING[PGBOUNCER_LISTEN_PORT]}" \
     "$((SETTING[PGBOUNCER_DEFAULT_POOL_SIZE] + SETTING[PGBOUNCER_RESERVE_POOL_SIZE]))" \
     "${SETTING[PGBOUNCER_CONNECTION_BUDGET]}" "$([[ $check == refuse ]] && echo 1 || echo 0)" "${POOL_USERS[@]}"

@@ -65,7 +65,7 @@ seen = []
 for path in sys.argv[1:]:
     if path.endswith(".c"):
         for m in C_CALL.finditer(open(path).read()):
-            message = re.sub(r"%[-0-9.]*[sd]", "…", m.group(1)).replace('\\"', '"')
+            message = re.sub(r"%[-0-9.]*l?[sd]", "…", m.group(1)).replace('\\"', '"')
             if message not in seen and message != "…":
                 seen.append(message)
         continue
