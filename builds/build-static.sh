@@ -237,6 +237,14 @@ build_supervise() {
     -o "$STAGE/nginx/libexec/supervise" "$HERE"/supervisor/*.c
 }
 
+build_localhost_cert() {
+  step "localhost-cert (pgbouncer's certificate for TLS from the app, made at boot)"
+  mkdir -p "$STAGE/pgbouncer/libexec"
+  # shellcheck disable=SC2086 # CFLAGS_COMMON is a list of flags
+  logged localhost-cert "$CC" $CFLAGS_COMMON -std=gnu11 -Wall -Wextra -Werror -ffile-prefix-map="$HERE=/build" -static \
+    -I"$DEPS/include" -o "$STAGE/pgbouncer/libexec/localhost-cert" "$HERE"/localhost-cert/*.c "$DEPS/lib/libcrypto.a" -lpthread
+}
+
 build_pgbouncer() {
   step "pgbouncer $VER_PGBOUNCER"
   unpack "$SRC_PGBOUNCER" pgbouncer
@@ -303,9 +311,10 @@ build_all() {
   timed build_mruby
   timed build_supervise
   timed build_pgbouncer
+  timed build_localhost_cert
   timed build_stunnel
-  check_static "$STAGE"/*/bin/* "$STAGE"/nginx/libexec/*
-  "${TOOL_PREFIX}strip" --strip-all "$STAGE"/*/bin/* "$STAGE"/nginx/libexec/*
+  check_static "$STAGE"/*/bin/* "$STAGE"/*/libexec/*
+  "${TOOL_PREFIX}strip" --strip-all "$STAGE"/*/bin/* "$STAGE"/*/libexec/*
   detail "built in $((SECONDS - started)) s"
 }
 

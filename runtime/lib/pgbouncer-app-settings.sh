@@ -7,9 +7,10 @@
 
 APP_PGBOUNCER_INI=config/pgbouncer.ini
 
-# What the start script manages: the private socket, the listener, client auth and the files.
+# What the start script manages: the private socket, the listener, client auth and TLS, the files.
 PGBOUNCER_MANAGED=(listen_addr listen_port unix_socket_dir unix_socket_mode unix_socket_group
-  auth_type auth_file auth_hba_file auth_user auth_query logfile pidfile user)
+  auth_type auth_file auth_hba_file auth_user auth_query logfile pidfile user
+  client_tls_sslmode client_tls_key_file client_tls_cert_file)
 
 # app_pgbouncer_settings: the checked lines of config/pgbouncer.ini (none if it does not exist).
 app_pgbouncer_settings() {

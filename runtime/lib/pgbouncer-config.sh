@@ -44,6 +44,9 @@ write_configs() {
   APP_SETTINGS=$(app_pgbouncer_settings)
   RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pgbouncer.XXXXXX")
   chmod 0700 "$RUN_DIR"
+  if ((SETTING[PGBOUNCER_CLIENT_TLS])); then
+    "$LOCALHOST_CERT_BIN" "$RUN_DIR" || die "could not make the certificate for TLS from the app" "Set PGBOUNCER_CLIENT_TLS=0 to go without it, and report this as a bug of the buildpack."
+  fi
   POOLED_EXPORTS=() POOL_USERS=() NATIVE_SSLMODE=disable
   for var in ${SETTING[PGBOUNCER_URLS]}; do
     n=$((n + 1))
@@ -102,6 +105,15 @@ pooled_url() {
 # stunnel_port N: the port number in the name of stunnel's socket for the Nth URL.
 stunnel_port() { printf '%s\n' "$((SETTING[PGBOUNCER_LISTEN_PORT] + 100 + $1))"; }
 
+# client_tls_settings: TLS for the app's clients that ask for it on 127.0.0.1 (those that insist:
+# node-postgres with `ssl`, a JDBC or pgx URL with sslmode=require), with the key and certificate
+# made for this dyno at boot (builds/localhost-cert); clients that do not ask are unchanged.
+client_tls_settings() {
+  ((SETTING[PGBOUNCER_CLIENT_TLS])) || return 0
+  printf 'client_tls_sslmode = allow\nclient_tls_key_file = %s\nclient_tls_cert_file = %s\nclient_tls_protocols = secure\n' \
+    "$RUN_DIR/client-tls.key" "$RUN_DIR/client-tls.crt"
+}
+
 # write_pgbouncer_ini DATABASE_ENTRIES
 write_pgbouncer_ini() {
   local tls_mode=$NATIVE_SSLMODE reset=${SETTING[PGBOUNCER_SERVER_RESET_QUERY]} name
@@ -131,6 +143,7 @@ server_tls_sslmode = $tls_mode
 server_tls_protocols = secure
 server_tls_ciphers = HIGH:!aNULL:!eNULL:!MD5:!3DES:!RC4
 server_tls_ca_file = ${SETTING[PGBOUNCER_SERVER_TLS_CA_FILE]}
+$(client_tls_settings)
 $APP_SETTINGS
 
 [databases]

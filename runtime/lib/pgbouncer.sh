@@ -16,6 +16,7 @@
 
 PGBOUNCER_BIN="$VENDOR_DIR/pgbouncer/bin/pgbouncer"
 STUNNEL_BIN="$VENDOR_DIR/stunnel/bin/stunnel"
+LOCALHOST_CERT_BIN="$VENDOR_DIR/pgbouncer/libexec/localhost-cert"
 
 cleanup() { [[ -n ${RUN_DIR:-} ]] && rm -rf "$RUN_DIR"; }
 

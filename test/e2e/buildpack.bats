@@ -64,7 +64,7 @@ teardown_file() { stop_platform; }
 @test "the vendored binaries are static and run as a non-root user" {
   local s
   s=$(slug heroku-24)
-  for f in nginx/bin/nginx pgbouncer/bin/pgbouncer stunnel/bin/stunnel; do
+  for f in nginx/bin/nginx pgbouncer/bin/pgbouncer stunnel/bin/stunnel nginx/libexec/supervise pgbouncer/libexec/localhost-cert; do
     run file "$s/vendor/$f"
     assert_output --partial "statically linked"
   done

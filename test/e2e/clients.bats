@@ -86,6 +86,34 @@ READERS_OF_QUERY_HOST="psycopg2 psycopg dj-database-url django-environ sqlalchem
   assert_equal "$(grep -c '@127.0.0.1:' <<<"$LOGINS")" 0
 }
 
+# insist_on_tls [VAR=VALUE...]: psql, psycopg2 and node-postgres, each told to require TLS to the
+# pooler (the tcp form's sslmode=disable turned into require; node-postgres's `ssl` option), as
+# apps configured for a remote database are. Sets RESULTS and LOGINS as clients does.
+insist_on_tls() {
+  local s
+  s=$(slug heroku-24)
+  run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" NODE_PATH="$REPO/node_modules" \
+    PGBOUNCER_CONNECTION_CHECK=off PGBOUNCER_URL_FORM=tcp "$@" "$s/bin/start-pgbouncer" bash -c '
+      url=${DATABASE_URL/sslmode=disable/sslmode=require}
+      echo "psql $(psql "$url" -Atc "select 1" 2>&1 | head -1)"
+      python3 -c "import psycopg2, sys; c = psycopg2.connect(sys.argv[1]); print(\"psycopg2\", c.info.ssl_in_use)" "$url" 2>&1 | tail -1
+      node -e "const { Client } = require(\"pg\"); const c = new Client({ connectionString: process.env.DATABASE_URL.replace(\"?sslmode=disable\", \"\"), ssl: { rejectUnauthorized: false } });
+        c.connect().then(() => c.query(\"select 1 as one\")).then((r) => console.log(\"node-postgres\", r.rows[0].one)).catch((e) => console.log(\"node-postgres\", e.message)).finally(() => c.end().catch(() => {}));"'
+  LOGINS=$(grep 'login attempt' <<<"$output" || true)
+}
+
+@test "clients that insist on TLS to the pooler get it on 127.0.0.1, with a certificate made at boot; PGBOUNCER_CLIENT_TLS=0 refuses them, as the anchor does" {
+  insist_on_tls
+  assert_success
+  assert_line "psql 1"
+  assert_line "psycopg2 True"
+  assert_line "node-postgres 1"
+  assert_equal "$(grep -c 'tls=TLSv1.3' <<<"$LOGINS")" 3
+  insist_on_tls PGBOUNCER_CLIENT_TLS=0
+  assert_line --partial "server does not support SSL"
+  assert_line "node-postgres The server does not support SSL connections"
+}
+
 @test "PGBOUNCER_URL_FORM=tcp: every client, over 127.0.0.1 with the password check" {
   clients start-pgbouncer-stunnel PGBOUNCER_URL_FORM=tcp
   ok $READERS_OF_QUERY_HOST activerecord

@@ -48,9 +48,9 @@ arm_pid() { pgrep -u "$DYNO_USER" -o -f "$QEMU $AWORK/$1"; }
 
 wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 
-@test "arm64: nginx, pgbouncer and stunnel are static aarch64 executables" {
+@test "arm64: nginx, pgbouncer and stunnel are static aarch64 executables, and so are their helpers" {
   local b
-  for b in nginx/bin/nginx pgbouncer/bin/pgbouncer stunnel/bin/stunnel; do
+  for b in nginx/bin/nginx pgbouncer/bin/pgbouncer stunnel/bin/stunnel nginx/libexec/supervise pgbouncer/libexec/localhost-cert; do
     run file -b "$AWORK/$b"
     assert_output --partial "ARM aarch64"
     assert_output --partial "statically linked"
@@ -102,6 +102,17 @@ CONF
   for _ in $(seq 100); do kill -0 "$nginx" 2>/dev/null || break; sleep 0.05; done
   ! kill -0 "$nginx" 2>/dev/null || fail "arm64 nginx still runs after SIGTERM"
   kill "$upstream"
+}
+
+@test "arm64 localhost-cert: a key (0600) and a certificate for 127.0.0.1 and localhost, as on x64" {
+  mkdir -p "$AWORK/cert"
+  run "$QEMU" "$AWORK/pgbouncer/libexec/localhost-cert" "$AWORK/cert"
+  assert_success
+  assert_equal "$(stat -c %a "$AWORK/cert/client-tls.key")" 600
+  run openssl x509 -in "$AWORK/cert/client-tls.crt" -noout -ext subjectAltName
+  assert_output --partial "IP Address:127.0.0.1, DNS:localhost"
+  run openssl pkey -in "$AWORK/cert/client-tls.key" -noout -text
+  assert_output --partial "prime256v1"
 }
 
 # The requests of test/support/nginx-cves.bash, against the arm64 build: it carries the backports.
