@@ -210,12 +210,17 @@ static void row_values(const char *buf, long len, char *value[64]) {
   }
 }
 
-/* send_query FD SQL: a simple query. */
+/* send_query FD SQL: a simple query, in one write: pgbouncer's admin console drops a client whose
+   packet it reads in two parts ("incomplete pkt"). */
 static int send_query(int fd, const char *sql) {
-  char head[5] = {'Q'};
-  uint32_t n = htonl((uint32_t)(4 + strlen(sql) + 1));
-  memcpy(head + 1, &n, 4);
-  return send_all(fd, head, 5) == 0 && send_all(fd, sql, strlen(sql) + 1) == 0 ? 0 : -1;
+  char msg[2048];
+  size_t len = strlen(sql) + 1;
+  if (5 + len > sizeof msg) return -1;
+  uint32_t n = htonl((uint32_t)(4 + len));
+  msg[0] = 'Q';
+  memcpy(msg + 1, &n, 4);
+  memcpy(msg + 5, sql, len);
+  return send_all(fd, msg, 5 + len);
 }
 
 /* each_pool DIR PORT FN CTX: FN for each row of pgbouncer's SHOW POOLS, given the columns' names;

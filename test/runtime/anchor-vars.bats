@@ -4,15 +4,17 @@
 # app that set none gets the anchor's defaults. Where ours differ, the README's config var table
 # says why ("other default"); the last test holds that every anchor var has a case here.
 # Runs the start scripts' libraries in a slug-shaped dir ($T: bin/, vendor/nginx-pgbouncer/,
-# vendor/nginx/ from the built artifact), with the configs written and nothing started.
+# vendor/nginx/ and vendor/pgbouncer/ from the built artifacts), with the configs written and
+# nothing started.
 load ../support/helpers
 
 setup_file() {
   export T="$BATS_FILE_TMPDIR/slug"
-  mkdir -p "$T/vendor/nginx-pgbouncer" "$T/vendor/nginx" "$T/tmp" "$T/config"
+  mkdir -p "$T/vendor/nginx-pgbouncer" "$T/vendor/nginx" "$T/vendor/pgbouncer" "$T/tmp" "$T/config"
   cp -r "$REPO/runtime/bin" "$T/bin"
   cp -r "$REPO/runtime/lib" "$REPO/runtime/conf" "$T/vendor/nginx-pgbouncer/"
   tar -xzf "$(ls "$REPO"/dist/vendor/nginx-*-linux-x64.tar.gz)" -C "$T/vendor/nginx"
+  tar -xzf "$(ls "$REPO"/dist/vendor/pgbouncer-*-linux-x64.tar.gz)" -C "$T/vendor/pgbouncer"
 }
 
 # pooler_file MODE FILE VAR=VALUE...: FILE (pgbouncer.ini, stunnel.conf, hba.conf or exports) as
