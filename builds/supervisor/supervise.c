@@ -273,11 +273,16 @@ static void spawn(struct child *c) {
 
 /* ---- stopping ---------------------------------------------------------------------------- */
 
-/* signal_child: to the child's whole group, as Heroku's SIGTERM reaches every process of a dyno:
-   a stop that begins here (a part died, or SIGTERM reached only us, as under `docker stop`) then
-   reaches an app's workers as it would on Heroku. */
+/* signal_child C SIG: to the child alone, as an `after` rule's signal is meant for that program. */
 static void signal_child(struct child *c, int sig) {
-  if (c->started && !c->exited) kill(c->own_group ? -c->pid : c->pid, sig);
+  if (c->started && !c->exited) kill(c->pid, sig);
+}
+
+/* stop_child C: its stop signal to its whole group, as Heroku's SIGTERM reaches every process of
+   a dyno: a stop that begins here (a part died, or SIGTERM reached only us, as under `docker
+   stop`) then reaches an app's workers as it would on Heroku. */
+static void stop_child(struct child *c) {
+  if (c->stop_sig && c->started && !c->exited) kill(c->own_group ? -c->pid : c->pid, c->stop_sig);
 }
 
 /* resend_stop: the stop signals once more, to what still runs. A process forked as the first went
@@ -286,8 +291,7 @@ static void signal_child(struct child *c, int sig) {
    deadline). A second stop signal is harmless to nginx, gunicorn, uWSGI and waitress. */
 static void resend_stop(void) {
   resend_at = 0;
-  for (int i = 0; i < n_children; i++)
-    if (children[i].stop_sig) signal_child(&children[i], children[i].stop_sig);
+  for (int i = 0; i < n_children; i++) stop_child(&children[i]);
 }
 
 static struct child *by_role(const char *role) {
@@ -322,8 +326,7 @@ static void begin_shutdown(const char *fmt, ...) {
   if (!quiet_stop) say(voice, "%s: stopping (up to %d s)", reason, stop_timeout);
   deadline = now() + stop_timeout;
   resend_at = now() + 1;
-  for (int i = 0; i < n_children; i++)
-    if (children[i].stop_sig) signal_child(&children[i], children[i].stop_sig);
+  for (int i = 0; i < n_children; i++) stop_child(&children[i]);
   stop_what_waits();
 }
 
