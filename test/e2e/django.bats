@@ -158,15 +158,17 @@ for _ in range(100):
 }
 
 @test "DATABASE_DIRECT_URL is the database itself: Django's migrate runs through it beside the pooled URL" {
-  local slug
+  local slug out="$TEST_WORK/direct.out"
   slug=$(django_slug gunicorn heroku-24)
   dyno::clear_tmp
-  # As a Procfile line would: `web: bin/start-pgbouncer-stunnel sh -c 'DATABASE_URL=$DATABASE_DIRECT_URL python manage.py migrate && gunicorn …'`.
-  run dyno::as_user env -i PATH="$TEST_WORK/pybin:/usr/bin:/bin" HOME="$slug" DATABASE_URL="$DATABASE_URL" bash -c "cd '$slug' && bin/start-pgbouncer-stunnel sh -c '
-DATABASE_URL=\$DATABASE_DIRECT_URL python manage.py migrate --noinput &&
-DATABASE_URL=\$DATABASE_DIRECT_URL python manage.py shell -c \"from django.db import connection; connection.ensure_connection(); print(\\\"direct\\\", connection.connection.info.host)\" &&
-python manage.py shell -c \"from django.db import connection; connection.ensure_connection(); print(\\\"pooled\\\", connection.connection.info.host)\"'"
+  : >"$out" && chown "$DYNO_USER" "$out"
+  # As a Procfile line would. The lines go to a file: pgbouncer logs to the same stderr.
+  run dyno::as_user env -i PATH="$TEST_WORK/pybin:/usr/bin:/bin" HOME="$slug" DATABASE_URL="$DATABASE_URL" OUT="$out" bash -c "cd '$slug' && bin/start-pgbouncer-stunnel sh -c '
+DATABASE_URL=\$DATABASE_DIRECT_URL python manage.py migrate --noinput >>\$OUT &&
+DATABASE_URL=\$DATABASE_DIRECT_URL python manage.py shell -c \"from django.db import connection; connection.ensure_connection(); print(\\\"direct\\\", connection.connection.info.host)\" >>\$OUT &&
+python manage.py shell -c \"from django.db import connection; connection.ensure_connection(); print(\\\"pooled\\\", connection.connection.info.host)\" >>\$OUT'"
   assert_success
+  run cat "$out"
   assert_line --regexp '^  (Apply|No migrations to apply)'
   assert_line "direct $(python3 -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).hostname)' "$DATABASE_URL")"
   assert_line --regexp '^pooled /tmp/pgbouncer\.'
