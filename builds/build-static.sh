@@ -4,7 +4,7 @@
 # Called by builds/main.ts, which fetches and checks the sources and passes them in, runs
 # this once to build into $BUILD_ROOT/stage, writes the SBOMs there, then runs `build-static.sh
 # package` to make the artifacts:
-#   SRC_<LIB>      path of each verified orig tarball (MUSL ZLIB OPENSSL PCRE2 LIBEVENT HEADERS_MORE MRUBY
+#   SRC_<LIB>      path of each verified orig tarball (MUSL MIMALLOC ZLIB OPENSSL PCRE2 LIBEVENT HEADERS_MORE MRUBY
 #                  NGINX PGBOUNCER STUNNEL)
 #   VER_<LIB>      the matching upstream version
 #   OUT_DIR        where the three .tar.gz artifacts go
@@ -59,7 +59,7 @@ unpack() { # unpack TARBALL DIRNAME: fresh tree at $SRC/DIRNAME
   local tarball=$1 dir=$2 tmp
   rm -rf "${SRC:?}/$dir"
   tmp=$(mktemp -d "$SRC/.unpack.XXXXXX")
-  tar -xzf "$tarball" -C "$tmp"
+  tar -xf "$tarball" -C "$tmp"
   mv "$tmp"/* "$SRC/$dir"
   rmdir "$tmp"
 }
@@ -87,6 +87,7 @@ build_musl() {
   step "musl $VER_MUSL (toolchain libc)"
   unpack "$SRC_MUSL" musl
   apply_series "$PATCHES/debian/musl" "$SRC/musl"
+  apply_series "$PATCHES/ours/musl" "$SRC/musl"
   local cross=()
   [[ -z $CROSS ]] || cross=(--target="$CROSS" CROSS_COMPILE="$TOOL_PREFIX" CC="${TOOL_PREFIX}gcc")
   (cd "$SRC/musl" &&
@@ -109,6 +110,21 @@ SH
 # OpenSSL parts that nginx, pgbouncer and stunnel never call: most of OpenSSL's 2026 CVEs were in
 # them (QUIC, DTLS, CMS, CMP/CRMF, TS), and leaving them out means a later one cannot reach us.
 OPENSSL_FEATURES_LEFT_OUT=(no-quic no-dtls no-cms no-cmp no-ts no-srp)
+
+# mimalloc replaces musl's malloc in nginx, pgbouncer and stunnel (issue #26): musl's mallocng
+# unmaps freed groups at once, so nginx's per-request proxy buffers were page-faulted in afresh on
+# every request (perf: a third of a proxying worker's time). One object, linked ahead of libc, so
+# that musl's malloc is never pulled in (bench/vs-debian.sh; builds/README.md).
+MIMALLOC_O="$DEPS/lib/mimalloc.o"
+build_mimalloc() {
+  step "mimalloc $VER_MIMALLOC (the allocator of nginx, pgbouncer and stunnel)"
+  unpack "$SRC_MIMALLOC" mimalloc
+  apply_series "$PATCHES/ours/mimalloc" "$SRC/mimalloc"
+  mkdir -p "$DEPS/lib"
+  # shellcheck disable=SC2086 # CFLAGS_COMMON is a list of flags
+  logged mimalloc "$CC" $CFLAGS_COMMON -DMI_MALLOC_OVERRIDE -DNDEBUG -I"$SRC/mimalloc/include" \
+    -c "$SRC/mimalloc/src/static.c" -o "$MIMALLOC_O"
+}
 
 build_openssl() {
   step "OpenSSL $VER_OPENSSL"
@@ -201,7 +217,7 @@ build_nginx() {
     --with-http_realip_module --with-http_gzip_static_module --with-http_stub_status_module \
     "${NGINX_MODULES_LEFT_OUT[@]}" \
     --with-pcre="$SRC/pcre2" --with-pcre-jit --with-zlib="$SRC/zlib" --add-module="$SRC/headers-more" \
-    --with-cc-opt="$CFLAGS_COMMON -I$DEPS/include" --with-ld-opt="-static -L$DEPS/lib" &&
+    --with-cc-opt="$CFLAGS_COMMON -I$DEPS/include" --with-ld-opt="-static -L$DEPS/lib $MIMALLOC_O" &&
     # PCRE2's own configure, which nginx's make runs, must be told the target too.
     { [[ -z $CROSS ]] || sed -i "s#./configure --disable-shared #&--host=$CROSS #" objs/Makefile; } &&
     logged nginx make -j"$JOBS")
@@ -254,7 +270,7 @@ build_pgbouncer() {
   # No c-ares: libevent's evdns resolves from /etc/resolv.conf and /etc/hosts itself, which is
   # what a static binary needs (no NSS), and trixie's c-ares sources are not in the archive here.
   (cd "$SRC/pgbouncer" &&
-    CFLAGS="$CFLAGS_COMMON" LDFLAGS="-static" PKG_CONFIG_PATH="$DEPS/lib/pkgconfig" \
+    CFLAGS="$CFLAGS_COMMON" LDFLAGS="-static $MIMALLOC_O" PKG_CONFIG_PATH="$DEPS/lib/pkgconfig" \
       logged pgbouncer ./configure "${HOST_ARGS[@]}" --prefix=/app/vendor/pgbouncer --with-openssl="$DEPS" \
       --with-libevent="$DEPS" --without-cares --without-pam --without-ldap --without-systemd &&
     logged pgbouncer make -j"$JOBS")
@@ -273,7 +289,7 @@ build_stunnel() {
     CFLAGS="$CFLAGS_COMMON" logged stunnel ./configure "${HOST_ARGS[@]}" --prefix=/app/vendor/stunnel --sysconfdir=/etc \
       --localstatedir=/tmp --with-ssl="$DEPS" --with-threads=pthread --disable-libwrap \
       --disable-systemd --disable-fips --disable-shared &&
-    logged stunnel make -j"$JOBS" -C src stunnel LDFLAGS="-all-static")
+    logged stunnel make -j"$JOBS" -C src stunnel LDFLAGS="-all-static $MIMALLOC_O")
   mkdir -p "$STAGE/stunnel/bin"
   install -m 0755 "$SRC/stunnel/src/stunnel" "$STAGE/stunnel/bin/stunnel"
 }
@@ -305,6 +321,7 @@ build_all() {
   mkdir -p "$SRC" "$DEPS" "$STAGE" "$LOGS" "$OUT_DIR"
   timed build_musl
   export CC="$TOOLCHAIN/bin/musl-static-gcc"
+  timed build_mimalloc
   timed build_openssl
   timed build_libevent
   timed build_nginx

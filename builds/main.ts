@@ -116,6 +116,26 @@ function checkPcre2EntryPoints(tools: PlatformTools): void {
   log.detail(`nginx links none of ${PCRE2_UNFIXED.join(", ")}`);
 }
 
+// The unstripped binaries that link mimalloc in place of musl's malloc (build-static.sh).
+const MIMALLOC_LINKED = ["src/nginx/objs/nginx", "src/pgbouncer/pgbouncer", "src/stunnel/src/stunnel"];
+
+/**
+ * Holds each of them to one allocator: malloc is mimalloc's, and musl's mallocng (its state,
+ * __malloc_context) is not linked at all, as it would be if any entry point mimalloc does not
+ * override were called (aligned_alloc on musl before our patch 0003): memory from one heap
+ * freed into the other.
+ */
+function checkOneAllocator(tools: PlatformTools): void {
+  for (const rel of MIMALLOC_LINKED) {
+    const symbols = execFileSync(tools.nm, ["--defined-only", join(BUILD_ROOT, rel)], { encoding: "utf8", maxBuffer: 64 << 20 });
+    const address = (name: string) => new RegExp(`^(\\S+) \\S ${name}$`, "m").exec(symbols)?.[1];
+    const name = rel.split("/").pop();
+    if (!address("mi_malloc") || address("malloc") !== address("mi_malloc")) throw new UserError(`${name}: malloc is not mimalloc's`, "See MIMALLOC_O in builds/build-static.sh: the object must be on the link line.");
+    if (address("__malloc_context")) throw new UserError(`${name} links musl's malloc beside mimalloc`, "Some allocation entry point is not overridden: find which with `nm` and override it (builds/patches/ours/mimalloc).");
+  }
+  log.detail("nginx, pgbouncer and stunnel allocate with mimalloc alone");
+}
+
 /** Each native artifact's SBOM, into its staged tree before packaging; nginx's from its own -V. */
 function writeSboms(manifest: Manifest, ledger: Ledger, natives: Manifest["artifacts"], tools: PlatformTools): void {
   log.step("Writing SBOMs");
@@ -179,6 +199,7 @@ function build(manifest: Manifest, ledger: Ledger, outDir: string, updating: boo
     log.detail("Once per machine: about 4 minutes per platform on 2 cores; later runs reuse " + CACHE_ROOT);
     runScript("build-static.sh", [], { ...env, PLATFORM: platform });
     checkPcre2EntryPoints(tools);
+    checkOneAllocator(tools);
     writeSboms(manifest, ledger, natives.filter((a) => a.platform === platform), tools);
     runScript("build-static.sh", ["package"], { ...env, PLATFORM: platform });
   }

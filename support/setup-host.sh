@@ -14,7 +14,7 @@ bash builds/setup-build-host.sh
 apt-get install -y -qq --no-install-recommends \
   shellcheck postgresql postgresql-client openssl python3 gunicorn python3-django python3-psycopg2 \
   python3-dj-database-url python3-django-q python3-waitress uwsgi uwsgi-plugin-python3 \
-  curl procps util-linux file bc wrk \
+  curl procps util-linux file bc wrk strace \
   python3-pytest python3-pytest-xdist python3-pytest-asyncio python3-pytest-timeout python3-psycopg \
   python3-filelock daphne python3-django-channels python3-websockets \
   python3-sqlalchemy python3-asyncpg python3-django-environ ruby-pg ruby-activerecord \

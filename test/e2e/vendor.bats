@@ -121,6 +121,49 @@ INI
   assert_output --partial "got SIGTERM, ignored"
 }
 
+# torn_stderr_writes TRACE: the writes of data to fd 2 in an `strace -o TRACE` log whose data does
+# not end in a newline (what is left of a line after cutting from the last quote, the end of its
+# data); fails unless at least 3 writes went to fd 2, so that a quiet program cannot pass.
+torn_stderr_writes() {
+  local writes
+  writes=$(grep -E '^[0-9]+ +(write|writev)\(2, ' "$1" | grep -v ') = 0$' || true)
+  (($(grep -c . <<<"$writes") >= 3)) || fail "fewer than 3 writes to stderr in $1"
+  sed -E 's/"[^"]*$//' <<<"$writes" | grep -v '\\n$' || true
+}
+
+@test "a log line of pgbouncer or stunnel reaches stderr in one write, its newline included (a dyno's processes share one log pipe)" {
+  # Without our musl patch 0001 a line over 80 bytes went out as the line, then "\n" alone.
+  cat >"$VWORK/pgb-log.ini" <<INI
+[pgbouncer]
+listen_addr =
+unix_socket_dir = $VWORK
+listen_port = 6998
+auth_type = trust
+auth_file = $VWORK/users.txt
+[databases]
+INI
+  : >"$VWORK/users.txt"
+  printf 'foreground = yes\npid =\ndebug = 7\n[x]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:9\n' \
+    "$("$REPO/test/support/free-port.sh")" >"$VWORK/st-log.conf"
+  chown "$DYNO_USER" "$VWORK/pgb-log.ini" "$VWORK/users.txt" "$VWORK/st-log.conf"
+  local t=$VWORK name pid
+  dyno::as_user strace -f -qq -e trace=write,writev -e signal=none -s 65535 -o "$t/pgbouncer.trace" \
+    "$VWORK/pgbouncer/bin/pgbouncer" "$VWORK/pgb-log.ini" 2>/dev/null &
+  dyno::as_user strace -f -qq -e trace=write,writev -e signal=none -s 65535 -o "$t/stunnel.trace" \
+    "$VWORK/stunnel/bin/stunnel" "$VWORK/st-log.conf" 2>/dev/null &
+  for name in pgbouncer stunnel; do
+    for _ in $(seq 100); do pid=$(pgrep -u "$DYNO_USER" -x "$name") && break; sleep 0.05; done
+    sleep 0.5
+    kill -INT "$pid"
+  done
+  wait
+  for name in pgbouncer stunnel; do
+    run torn_stderr_writes "$t/$name.trace"
+    assert_success
+    assert_output ""
+  done
+}
+
 @test "pgbouncer CVE-2026-19888: a SCRAM client-final-message without its nonce is refused before auth, and the pooler keeps serving" {
   pgbouncer_cves::cve_2026_19888
 }
