@@ -112,9 +112,9 @@ SH
 OPENSSL_FEATURES_LEFT_OUT=(no-quic no-dtls no-cms no-cmp no-ts no-srp)
 
 # mimalloc replaces musl's malloc in nginx, pgbouncer and stunnel (issue #26): musl's mallocng
-# unmaps freed groups at once, so nginx's per-request proxy buffers were page-faulted in afresh on
-# every request (perf: a third of a proxying worker's time). One object, linked ahead of libc, so
-# that musl's malloc is never pulled in (bench/vs-debian.sh; builds/README.md).
+# unmaps freed memory at once, so nginx's proxy buffers were mapped and faulted in afresh for every
+# request (builds/README.md has the profile). One object, linked ahead of libc, so that musl's
+# malloc is never pulled in; main.ts checks that it was not.
 MIMALLOC_O="$DEPS/lib/mimalloc.o"
 build_mimalloc() {
   step "mimalloc $VER_MIMALLOC (the allocator of nginx, pgbouncer and stunnel)"

@@ -30,8 +30,9 @@ clients() {
   shift
   s=$(slug heroku-24)
   : >"$out" && chown "$DYNO_USER" "$out"
-  # No connection check: its login would count among the clients'.
+  # No connection check: its login would count among the clients'. Login lines on: LOGINS reads them.
   run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" NODE_PATH="$REPO/node_modules" PGBOUNCER_CONNECTION_CHECK=off \
+    PGBOUNCER_LOG_CONNECTIONS=1 \
     LIBPQ_VERSION="$(dpkg-query -W -f '${Version}' golang-github-lib-pq-dev | cut -d- -f1)" \
     PGX_VERSION="$(dpkg-query -W -f '${Version}' golang-github-jackc-pgx-v4-dev | cut -d- -f1)" "$@" \
     "$s/bin/$script" bash -c "
@@ -93,7 +94,7 @@ insist_on_tls() {
   local s
   s=$(slug heroku-24)
   run dyno::as_user env -i PATH=/usr/bin:/bin HOME="$s" DATABASE_URL="$DATABASE_URL" NODE_PATH="$REPO/node_modules" \
-    PGBOUNCER_CONNECTION_CHECK=off PGBOUNCER_URL_FORM=tcp "$@" "$s/bin/start-pgbouncer" bash -c '
+    PGBOUNCER_CONNECTION_CHECK=off PGBOUNCER_LOG_CONNECTIONS=1 PGBOUNCER_URL_FORM=tcp "$@" "$s/bin/start-pgbouncer" bash -c '
       url=${DATABASE_URL/sslmode=disable/sslmode=require}
       echo "psql $(psql "$url" -Atc "select 1" 2>&1 | head -1)"
       python3 -c "import psycopg2, sys; c = psycopg2.connect(sys.argv[1]); print(\"psycopg2\", c.info.ssl_in_use)" "$url" 2>&1 | tail -1

@@ -131,7 +131,7 @@ exercise_web() { # exercise_web SERVER STACK
   local slug
   slug=$(django_slug gunicorn heroku-24)
   dyno::clear_tmp
-  start_dyno "$slug" "$(procfile "$slug" worker)"
+  start_dyno "$slug" "$(procfile "$slug" worker)" PGBOUNCER_LOG_CONNECTIONS=1
   wait_for_log "login attempt: db=db1" || true
   # Enqueue from a one-off dyno; the worker (its own start-pgbouncer-stunnel) picks it up. Dynos
   # share this machine's loopback here, unlike on Heroku: the one-off's pooler takes another port.
