@@ -8,8 +8,8 @@
 #   persistent         direct to PostgreSQL, CONN_MAX_AGE=600: the ceiling (1.00)
 #   pooled-persistent  bin/start-pgbouncer, CONN_MAX_AGE=600: the pooler's own cost
 #   before             bin/start-pgbouncer, CONN_MAX_AGE=0, with the settings of before issue #26
-#   step-N             the same with the cuts up to the Nth applied, one at a time (STEPS below)
-#   after              the same with the buildpack's defaults: what an app gets now
+#   step-N             the same with the first N cuts applied (BEFORE and STEP_NAMES below)
+#   after              the same with the buildpack's defaults, every cut applied: what an app gets
 # Run as root on a machine set up by support/setup-host.sh. Usage: bench/connect.sh [ROUNDS] [SECONDS]
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,8 +18,8 @@ DURATION=${2:-5}
 # shellcheck source=bench/lib.sh
 . "$REPO/bench/lib.sh"
 
-# The config vars that undo each cut, newest last: "before" sets them all, step N the first
-# ${#STEPS[@]}-N of them.
+# The config vars that undo each cut, in the order the cuts were made, and the cuts' names:
+# "before" sets them all, step N those after the Nth.
 BEFORE=(
   "PGBOUNCER_LOG_CONNECTIONS=1 PGBOUNCER_LOG_DISCONNECTIONS=1"
 )

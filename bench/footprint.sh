@@ -46,7 +46,7 @@ pss_by_part() {
 }
 
 dyno_run "$BENCH_WORK/web.log" "bin/start-nginx bin/start-pgbouncer-stunnel gunicorn -w 4 --bind unix:/tmp/nginx.socket --log-level warning wsgi:application" \
-  NGINX_ACCESS_LOG_PATH=/dev/null PGBOUNCER_LOG_CONNECTIONS=0 PGBOUNCER_LOG_DISCONNECTIONS=0
+  NGINX_ACCESS_LOG_PATH=/dev/null
 dyno::wait_http /db 20
 sleep 2
 read -r idle_nginx idle_pgb idle_st idle_sh < <(pss_by_part)

@@ -32,7 +32,7 @@ start_variant() { # start_variant NAME: gunicorn -w 4 on $PORT, wrapped as the v
     persistent) age=600 ;;
   esac
   dyno_run "$BENCH_WORK/$1.log" "$wrap gunicorn -w 4 -b 127.0.0.1:$PORT --log-level warning MyProject.wsgi:application" \
-    CONN_MAX_AGE=$age PGBOUNCER_LOG_CONNECTIONS=0 PGBOUNCER_LOG_DISCONNECTIONS=0 PGBOUNCER_DEFAULT_POOL_SIZE=4
+    CONN_MAX_AGE=$age PGBOUNCER_DEFAULT_POOL_SIZE=4
   dyno::wait_http /db 20 || return 1
 }
 

@@ -90,7 +90,6 @@ debian_root() {
   }
   local deb
   for deb in "$DEB_CACHE"/*.deb; do dpkg -x "$deb" "$WORK/debian"; done
-  export LD_LIBRARY_PATH=$WORK/debian/usr/lib/x86_64-linux-gnu
 }
 
 if [[ $ARCH == arm64 ]]; then
@@ -112,18 +111,24 @@ AS_USER=()
 # start SIDE NAME COMMAND...: COMMAND (under qemu for ARCH=arm64) in the background, as AS_USER,
 # with $WORK/SIDE-NAME its own; its pid in PID
 start() {
+  local libs=()
+  # Debian's binaries find the libraries unpacked beside them; nothing else does.
+  [[ $1 == debian ]] && libs=(env "LD_LIBRARY_PATH=$WORK/debian/usr/lib/x86_64-linux-gnu")
   mkdir -p "$WORK/$1-$2"
   ((EUID == 0)) && chown -R nobody:nogroup "$WORK/$1-$2"
-  "${AS_USER[@]}" "${QEMU[@]}" "${@:3}" >"$WORK/$1-$2/out.log" 2>&1 &
+  "${AS_USER[@]}" "${libs[@]}" "${QEMU[@]}" "${@:3}" >"$WORK/$1-$2/out.log" 2>&1 &
   PID=$!
   PIDS+=("$PID")
 }
 # stop PID: SIGINT (pgbouncer's immediate shutdown, nginx's fast one), SIGKILL after 2 s (Debian's stunnel
 # started in the background ignores SIGINT)
 stop() {
+  local killer
   kill -INT "$1" 2>/dev/null || true
-  timeout 2 tail --pid="$1" -f /dev/null || kill -KILL "$1" 2>/dev/null || true
+  (sleep 2 && kill -KILL "$1" 2>/dev/null) &
+  killer=$!
   wait "$1" 2>/dev/null || true
+  kill "$killer" 2>/dev/null || true
 }
 
 # nginx_conf SIDE NAME SERVER_BLOCK: a one-worker nginx config for SIDE, named NAME
@@ -154,13 +159,22 @@ EOF
   echo "$dir"
 }
 
-# wrk_rps URL CONNECTIONS: requests per second (ARCH=arm64: one request, its status checked)
+# wrk_rps URL CONNECTIONS: requests per second; fails on any error or answer other than 200, so
+# that a misconfigured side cannot win by failing fast (ARCH=arm64: one request, checked)
 wrk_rps() {
+  curl -fsS -o /dev/null "$1" || { echo "vs-debian bench: $1 did not answer 200" >&2; exit 1; }
   if [[ $ARCH == arm64 ]]; then
-    curl -fsS -o /dev/null "$1" && echo 1
+    echo 1
     return
   fi
-  wrk -t1 -c"$2" -d"${DURATION}s" "$1" | awk '/^Requests\/sec/ {print $2}'
+  local out
+  out=$(wrk -t1 -c"$2" -d"${DURATION}s" "$1")
+  if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
+    echo "vs-debian bench: errors from $1:" >&2
+    grep -E 'Non-2xx|Socket errors' <<<"$out" >&2
+    exit 1
+  fi
+  awk '/^Requests\/sec/ {print $2}' <<<"$out"
 }
 
 # --- the cases: each prints "FIGURE MEMORY_KIB" for one side ---------------------------------------

@@ -121,9 +121,10 @@ build_mimalloc() {
   unpack "$SRC_MIMALLOC" mimalloc
   apply_series "$PATCHES/ours/mimalloc" "$SRC/mimalloc"
   mkdir -p "$DEPS/lib"
+  # The flags of upstream's CMakeLists for an overriding build (MI_OVERRIDE), as a static one.
   # shellcheck disable=SC2086 # CFLAGS_COMMON is a list of flags
-  logged mimalloc "$CC" $CFLAGS_COMMON -DMI_MALLOC_OVERRIDE -DNDEBUG -I"$SRC/mimalloc/include" \
-    -c "$SRC/mimalloc/src/static.c" -o "$MIMALLOC_O"
+  logged mimalloc "$CC" $CFLAGS_COMMON -fvisibility=hidden -ftls-model=initial-exec -fno-builtin-malloc \
+    -DMI_MALLOC_OVERRIDE -DNDEBUG -I"$SRC/mimalloc/include" -c "$SRC/mimalloc/src/static.c" -o "$MIMALLOC_O"
 }
 
 build_openssl() {

@@ -119,11 +119,14 @@ function checkPcre2EntryPoints(tools: PlatformTools): void {
 // The unstripped binaries that link mimalloc in place of musl's malloc (build-static.sh).
 const MIMALLOC_LINKED = ["src/nginx/objs/nginx", "src/pgbouncer/pgbouncer", "src/stunnel/src/stunnel"];
 
+// What musl's own allocators leave in a binary that links them: mallocng's state, and the entry
+// points behind its internal __libc_malloc (mallocng's, and the never-freeing bump allocator's).
+const MUSL_ALLOCATOR_SYMBOLS = ["__malloc_context", "__libc_malloc_impl", "__simple_malloc"];
+
 /**
- * Holds each of them to one allocator: malloc is mimalloc's, and musl's mallocng (its state,
- * __malloc_context) is not linked at all, as it would be if any entry point mimalloc does not
- * override were called (aligned_alloc on musl before our patch 0003): memory from one heap
- * freed into the other.
+ * Holds each of them to one allocator: malloc is mimalloc's, and none of musl's is linked, as one
+ * would be if an entry point mimalloc does not override were called (aligned_alloc on musl before
+ * our patch 0003): memory from one heap freed into the other.
  */
 function checkOneAllocator(tools: PlatformTools): void {
   for (const rel of MIMALLOC_LINKED) {
@@ -131,7 +134,8 @@ function checkOneAllocator(tools: PlatformTools): void {
     const address = (name: string) => new RegExp(`^(\\S+) \\S ${name}$`, "m").exec(symbols)?.[1];
     const name = rel.split("/").pop();
     if (!address("mi_malloc") || address("malloc") !== address("mi_malloc")) throw new UserError(`${name}: malloc is not mimalloc's`, "See MIMALLOC_O in builds/build-static.sh: the object must be on the link line.");
-    if (address("__malloc_context")) throw new UserError(`${name} links musl's malloc beside mimalloc`, "Some allocation entry point is not overridden: find which with `nm` and override it (builds/patches/ours/mimalloc).");
+    const musl = MUSL_ALLOCATOR_SYMBOLS.filter((symbol) => address(symbol));
+    if (musl.length) throw new UserError(`${name} links musl's malloc beside mimalloc (${musl.join(", ")})`, "Some allocation entry point is not overridden: find which with `nm` and override it (builds/patches/ours/mimalloc).");
   }
   log.detail("nginx, pgbouncer and stunnel allocate with mimalloc alone");
 }

@@ -123,37 +123,44 @@ INI
 
 # torn_stderr_writes TRACE: the writes of data to fd 2 in an `strace -o TRACE` log whose data does
 # not end in a newline (what is left of a line after cutting from the last quote, the end of its
-# data); fails unless at least 3 writes went to fd 2, so that a quiet program cannot pass.
+# data). Fails unless at least 3 writes went to fd 2 and one of them was over 80 bytes (musl's
+# unpatched buffer), so that a quiet program cannot pass.
 torn_stderr_writes() {
   local writes
   writes=$(grep -E '^[0-9]+ +(write|writev)\(2, ' "$1" | grep -v ') = 0$' || true)
   (($(grep -c . <<<"$writes") >= 3)) || fail "fewer than 3 writes to stderr in $1"
+  grep -qE ' = ([89][0-9]|[1-9][0-9]{2,})$' <<<"$writes" || fail "no write to stderr over 80 bytes in $1"
   sed -E 's/"[^"]*$//' <<<"$writes" | grep -v '\\n$' || true
 }
 
 @test "a log line of pgbouncer or stunnel reaches stderr in one write, its newline included (a dyno's processes share one log pipe)" {
   # Without our musl patch 0001 a line over 80 bytes went out as the line, then "\n" alone.
-  cat >"$VWORK/pgb-log.ini" <<INI
+  command -v strace >/dev/null || fail "strace is missing: run support/setup-host.sh"
+  local t=$VWORK port name pid
+  port=$("$REPO/test/support/free-port.sh")
+  cat >"$t/pgb-log.ini" <<INI
 [pgbouncer]
 listen_addr =
-unix_socket_dir = $VWORK
+unix_socket_dir = $t
 listen_port = 6998
 auth_type = trust
-auth_file = $VWORK/users.txt
+auth_file = $t/users.txt
 [databases]
 INI
-  : >"$VWORK/users.txt"
-  printf 'foreground = yes\npid =\ndebug = 7\n[x]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:9\n' \
-    "$("$REPO/test/support/free-port.sh")" >"$VWORK/st-log.conf"
-  chown "$DYNO_USER" "$VWORK/pgb-log.ini" "$VWORK/users.txt" "$VWORK/st-log.conf"
-  local t=$VWORK name pid
-  dyno::as_user strace -f -qq -e trace=write,writev -e signal=none -s 65535 -o "$t/pgbouncer.trace" \
-    "$VWORK/pgbouncer/bin/pgbouncer" "$VWORK/pgb-log.ini" 2>/dev/null &
-  dyno::as_user strace -f -qq -e trace=write,writev -e signal=none -s 65535 -o "$t/stunnel.trace" \
-    "$VWORK/stunnel/bin/stunnel" "$VWORK/st-log.conf" 2>/dev/null &
+  : >"$t/users.txt"
+  printf 'foreground = yes\npid =\ndebug = 7\n[x]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:9\n' "$port" >"$t/st-log.conf"
+  chown "$DYNO_USER" "$t/pgb-log.ini" "$t/users.txt" "$t/st-log.conf"
+  # Bounded: a program that missed its SIGINT must not hold the suite.
+  dyno::as_user timeout -s KILL 30 strace -f -qq -e trace=write,writev -e signal=none -s 65535 -o "$t/pgbouncer.trace" \
+    "$VWORK/pgbouncer/bin/pgbouncer" "$t/pgb-log.ini" 2>/dev/null &
+  dyno::as_user timeout -s KILL 30 strace -f -qq -e trace=write,writev -e signal=none -s 65535 -o "$t/stunnel.trace" \
+    "$VWORK/stunnel/bin/stunnel" "$t/st-log.conf" 2>/dev/null &
+  # Each is told to stop once it serves, so that its handler is in place and it has logged.
+  for _ in $(seq 200); do [[ -S $t/.s.PGSQL.6998 ]] && break; sleep 0.05; done
+  for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+  sleep 0.3
   for name in pgbouncer stunnel; do
-    for _ in $(seq 100); do pid=$(pgrep -u "$DYNO_USER" -x "$name") && break; sleep 0.05; done
-    sleep 0.5
+    pid=$(pgrep -n -u "$DYNO_USER" -x "$name") || fail "$name did not start (trace: $t/$name.trace)"
     kill -INT "$pid"
   done
   wait

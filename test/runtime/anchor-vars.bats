@@ -45,7 +45,8 @@ nginx_conf() {
 }
 
 # The anchor's pgbouncer.ini lines for an app that sets nothing (heroku-buildpack-pgbouncer's
-# bin/gen-pgbouncer-conf.sh, 2026), which ours must write the same.
+# bin/gen-pgbouncer-conf.sh, 2026), which ours must write the same; not the defaults we changed on
+# purpose (the README's table says which: log_connections and log_disconnections are 0 here).
 ANCHOR_DEFAULT_LINES='listen_addr = 127.0.0.1
 listen_port = 6000
 server_tls_sslmode = require
@@ -59,8 +60,6 @@ reserve_pool_size = 1
 reserve_pool_timeout = 5.0
 server_lifetime = 3600
 server_idle_timeout = 600
-log_connections = 1
-log_disconnections = 1
 log_pooler_errors = 1
 stats_period = 60
 query_wait_timeout = 120'
@@ -70,6 +69,8 @@ query_wait_timeout = 120'
   run pooler_file native pgbouncer.ini
   assert_success
   while IFS= read -r line; do assert_line "$line"; done <<<"$ANCHOR_DEFAULT_LINES"
+  assert_line "log_connections = 0"
+  assert_line "log_disconnections = 0"
   # The anchor's auth_type, on the port it listens on.
   run pooler_file native hba.conf
   assert_line "host all all 127.0.0.1/32 scram-sha-256"
