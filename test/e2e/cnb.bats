@@ -48,7 +48,7 @@ lifecycle() { "$REPO/test/support/cnb-lifecycle.sh" "$@"; }
   [[ ! -e $CNB_WORK/app/vendor/nginx ]] || fail "binaries belong in the layer, not the app dir"
   # The layer's SBOM, which the lifecycle exports (buildpack.toml declares CycloneDX).
   run python3 -c 'import json, sys; b = json.load(open(sys.argv[1])); print(" ".join(sorted(c["name"] for c in b["components"])))' "$CNB_WORK/layers/nginx-pgbouncer.sbom.cdx.json"
-  assert_output "headers-more libevent mruby musl nginx openssl pcre2 pgbouncer stunnel zlib"
+  assert_output "headers-more libevent mimalloc mruby musl nginx openssl pcre2 pgbouncer stunnel zlib"
   grep -q '^sbom-formats = \["application/vnd.cyclonedx+json"\]' "$REPO/buildpack.toml"
 }
 
