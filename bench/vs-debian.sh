@@ -178,18 +178,23 @@ wrk_rps() {
 }
 
 # --- the cases: each prints "FIGURE MEMORY_KIB" for one side ---------------------------------------
+# measure_http WHAT PID PORT URL CONNECTIONS: once PORT accepts, wrk on URL; prints requests/s and
+# the memory of PID, which it then stops
+measure_http() {
+  wait_for "$1" tcp_open "$3"
+  local rps kib
+  rps=$(wrk_rps "$4" "$5")
+  kib=$(memory "$2")
+  stop "$2"
+  echo "$rps $kib"
+}
+
 case_nginx_return() {
   local side=$1 port dir
   port=$(free_port)
   dir=$(nginx_conf "$side" return "server { listen 127.0.0.1:$port; location / { return 200 \"ok\\n\"; } }")
   start "$side" return "${NGINX[$side]}" -p "$dir" -c "$dir/nginx.conf"
-  local pid=$PID
-  wait_for "$side nginx" tcp_open "$port"
-  local rps kib
-  rps=$(wrk_rps "http://127.0.0.1:$port/" 32)
-  kib=$(memory "$pid")
-  stop "$pid"
-  echo "$rps $kib"
+  measure_http "$side nginx" "$PID" "$port" "http://127.0.0.1:$port/" 32
 }
 
 case_nginx_proxy() {
@@ -202,14 +207,8 @@ case_nginx_proxy() {
   fe=$(nginx_conf "$side" "fe-$bytes" "upstream app { server unix:$WORK/$side-up-$bytes/sock fail_timeout=0; }
   server { listen 127.0.0.1:$port; location / { proxy_set_header Host \$http_host; proxy_pass http://app; } }")
   start "$side" "fe-$bytes" "${NGINX[$side]}" -p "$fe" -c "$fe/nginx.conf"
-  local fe_pid=$PID
-  wait_for "$side nginx" tcp_open "$port"
-  local rps kib
-  rps=$(wrk_rps "http://127.0.0.1:$port/$bytes" 32)
-  kib=$(memory "$fe_pid")
-  stop "$fe_pid"
+  measure_http "$side nginx" "$PID" "$port" "http://127.0.0.1:$port/$bytes" 32
   stop "$up_pid"
-  echo "$rps $kib"
 }
 
 pgbouncer_ini() { # pgbouncer_ini SIDE PORT
@@ -268,13 +267,7 @@ case_stunnel() {
   printf 'foreground = yes\npid =\nsyslog = no\ndebug = 3\n[bench]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\n' \
     "$port" "$TLS_PORT" >"$dir/stunnel.conf"
   start "$side" stunnel "${STUNNEL[$side]}" "$dir/stunnel.conf"
-  local pid=$PID
-  wait_for "$side stunnel" tcp_open "$port"
-  local rps kib
-  rps=$(wrk_rps "http://127.0.0.1:$port/mib" 8)
-  kib=$(memory "$pid")
-  stop "$pid"
-  echo "$rps $kib"
+  measure_http "$side stunnel" "$PID" "$port" "http://127.0.0.1:$port/mib" 8
 }
 
 # --- shared servers: PostgreSQL with TLS, and a TLS file server for stunnel to reach ---------------
