@@ -234,7 +234,11 @@ ignores_term_stops_on_int() {
 
 @test "arm64 supervise: a plan's children start in order and the app's status comes back" {
   local plan="$BATS_TEST_TMPDIR/plan"
-  printf '%s\0' voice test child pooler test before after app INT ready-say "pooler up" argv 3 sh -c "trap 'exit 0' INT; while :; do sleep 0.05; done" \
+  # The pooler is ready once its trap is set (the file says so): a SIGINT before that would end
+  # sh with 130, not with the status the test checks comes back.
+  printf '%s\0' voice test child pooler test before after app INT ready-file "$BATS_TEST_TMPDIR/trapped" 0 \
+    ready-wait 20 "the pooler's trap" "pooler did not start" ready-say "pooler up" \
+    argv 3 sh -c "trap 'exit 0' INT; touch '$BATS_TEST_TMPDIR/trapped'; while :; do sleep 0.05; done" \
     child app test main >"$plan"
   run "$QEMU" "$AWORK/nginx/libexec/supervise" "$plan" -- sh -c 'exit 3'
   assert_failure 3
