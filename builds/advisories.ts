@@ -4,9 +4,9 @@
  * security table, SECURITY.md's sweep line and each SBOM's CycloneDX `vulnerabilities` are all
  * made from it, and `ledgerProblems` says where the ledger and the tree have drifted apart.
  */
-import { existsSync, readFileSync } from "fs";
-import { join, relative } from "path";
-import { Manifest } from "../src/core/manifest";
+import { existsSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import type { Manifest } from "../src/core/manifest";
 import { filesUnder } from "./recipe";
 
 /**
@@ -173,7 +173,7 @@ export function securityTable(ledger: Ledger): string {
   const rows = ["| component | advisory | what | fixed upstream in | status | evidence |", "| --- | --- | --- | --- | --- | --- |"];
   for (const c of ledger.components) {
     for (const a of c.advisories) {
-      const status = a.status === "patched" ? `patched (${(a.patches ?? []).map((p) => "`" + p + "`").join(", ")})` : `${STATUS_WORDS[a.status]}: ${a.why}`;
+      const status = a.status === "patched" ? `patched (${(a.patches ?? []).map((p) => `\`${p}\``).join(", ")})` : `${STATUS_WORDS[a.status]}: ${a.why}`;
       rows.push(`| ${c.name} ${c.version} | ${a.ids.join(", ") || `none (${a.ref})`} | ${cell(a.what)} | ${cell(a.fixedIn)} | ${cell(status)} | ${cell(a.evidence)} (${a.checked}) |`);
     }
     if (!c.advisories.length) rows.push(`| ${c.name} ${c.version} | none known | | | | swept through ${c.reviewedThrough} (${c.swept}) |`);

@@ -1,9 +1,10 @@
-import { isUserError } from "../src/core/errors";
+import { isBuildpackFault, isUserError } from "../src/core/errors";
 import { consoleLog } from "../src/core/log";
 
 /**
- * Runs a factory command's main: a UserError is said in Heroku's error format with its hint and
- * exit 1; anything else is a fault of ours, said with its stack.
+ * Runs a factory command's main: a UserError (the host, an option) or a BuildpackFault (our own
+ * files or output disagree) is said in Heroku's error format with what to do, and exit 1; anything
+ * else is a bug, said with its stack.
  */
 export function runEntry(name: string, main: () => Promise<void>): void {
   const log = consoleLog();
@@ -11,6 +12,9 @@ export function runEntry(name: string, main: () => Promise<void>): void {
     if (isUserError(e)) {
       log.error(`${name}: ${e.message}`);
       if (e.hint) log.error(e.hint);
+    } else if (isBuildpackFault(e)) {
+      log.error(`${name}: ${e.message}`);
+      if (e.fix) log.error(e.fix);
     } else {
       log.error(`${name}: unexpected failure: ${(e as Error).stack ?? String(e)}`);
     }

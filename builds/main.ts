@@ -6,17 +6,17 @@
  * rewrites the pins. Built artifacts are cached outside the repo, keyed by everything that goes
  * into them, so tests and CI build once per machine.
  */
-import { execFileSync, spawnSync } from "child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "fs";
-import { homedir, tmpdir } from "os";
-import { dirname, join } from "path";
-import { ARCH_PLATFORMS, DebianPin, Manifest, validateManifest } from "../src/core/manifest";
+import { execFileSync, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { ARCH_PLATFORMS, type DebianPin, type Manifest, validateManifest } from "../src/core/manifest";
 import { sha256File, sha256Text } from "../src/core/sha256";
-import { UserError } from "../src/core/errors";
+import { BuildpackFault, UserError } from "../src/core/errors";
 import { consoleLog, humanBytes } from "../src/core/log";
 import { buildInputsKey, checkPatchLists, checkSourceSha256, libraryEnvName } from "./recipe";
 import { artifactSbom } from "./sbom";
-import { Ledger, ledgerProblems, modulesOfNgxModulesC, readLedger, unreviewedModules } from "./advisories";
+import { type Ledger, ledgerProblems, modulesOfNgxModulesC, readLedger, unreviewedModules } from "./advisories";
 import { runEntry } from "./entry";
 import { checkArtifactSbom, SBOM_FILE } from "../src/core/sbom";
 
@@ -86,7 +86,7 @@ function fetchNpm(spec: string, sha256: string, dir: string, pinned: boolean): s
 
 function runScript(script: string, args: string[], env: Record<string, string>): void {
   const r = spawnSync("bash", [join(VENDOR_DIR, script), ...args], { stdio: "inherit", env: { ...process.env, ...env } });
-  if (r.status !== 0) throw new UserError(`${script} failed (exit ${r.status ?? r.signal})`, "The lines above say where; build logs are under " + BUILD_ROOT + "/logs.");
+  if (r.status !== 0) throw new BuildpackFault(`${script} failed (exit ${r.status ?? r.signal})`, `The lines above say where; build logs are under ${BUILD_ROOT}/logs.`);
 }
 
 // PCRE2 entry points whose 10.47-10.48 security fixes we do not carry (README, security table):
@@ -105,14 +105,14 @@ const PLATFORM_TOOLS: Record<string, PlatformTools> = {
 
 function platformTools(platform: string): PlatformTools {
   const t = PLATFORM_TOOLS[platform];
-  if (!t) throw new UserError(`vendor-manifest.json: unknown platform ${platform}`, `Platforms: ${Object.keys(PLATFORM_TOOLS).join(", ")}.`);
+  if (!t) throw new BuildpackFault(`vendor-manifest.json: unknown platform ${platform}`, `Platforms: ${Object.keys(PLATFORM_TOOLS).join(", ")}.`);
   return t;
 }
 
 function checkPcre2EntryPoints(tools: PlatformTools): void {
   const symbols = execFileSync(tools.nm, ["--defined-only", join(BUILD_ROOT, "src/nginx/objs/nginx")], { encoding: "utf8", maxBuffer: 64 << 20 });
   const linked = PCRE2_UNFIXED.filter((f) => new RegExp(`\\b${f}(_8)?$`, "m").test(symbols));
-  if (linked.length) throw new UserError(`nginx links ${linked.join(", ")}, whose PCRE2 security fixes we do not carry`, "Backport those fixes (README, security table) before using them.");
+  if (linked.length) throw new BuildpackFault(`nginx links ${linked.join(", ")}, whose PCRE2 security fixes we do not carry`, "Backport those fixes (README, security table) before using them.");
   log.detail(`nginx links none of ${PCRE2_UNFIXED.join(", ")}`);
 }
 
@@ -133,9 +133,9 @@ function checkOneAllocator(tools: PlatformTools): void {
     const symbols = execFileSync(tools.nm, ["--defined-only", join(BUILD_ROOT, rel)], { encoding: "utf8", maxBuffer: 64 << 20 });
     const address = (name: string) => new RegExp(`^(\\S+) \\S ${name}$`, "m").exec(symbols)?.[1];
     const name = rel.split("/").pop();
-    if (!address("mi_malloc") || address("malloc") !== address("mi_malloc")) throw new UserError(`${name}: malloc is not mimalloc's`, "See MIMALLOC_O in builds/build-static.sh: the object must be on the link line.");
+    if (!address("mi_malloc") || address("malloc") !== address("mi_malloc")) throw new BuildpackFault(`${name}: malloc is not mimalloc's`, "See MIMALLOC_O in builds/build-static.sh: the object must be on the link line.");
     const musl = MUSL_ALLOCATOR_SYMBOLS.filter((symbol) => address(symbol));
-    if (musl.length) throw new UserError(`${name} links musl's malloc beside mimalloc (${musl.join(", ")})`, "Some allocation entry point is not overridden: find which with `nm` and override it (builds/patches/ours/mimalloc).");
+    if (musl.length) throw new BuildpackFault(`${name} links musl's malloc beside mimalloc (${musl.join(", ")})`, "Some allocation entry point is not overridden: find which with `nm` and override it (builds/patches/ours/mimalloc).");
   }
   log.detail("nginx, pgbouncer and stunnel allocate with mimalloc alone");
 }
@@ -150,15 +150,15 @@ function writeSboms(manifest: Manifest, ledger: Ledger, natives: Manifest["artif
       const nginxV = tools.run(join(staged, "bin/nginx"), ["-V"]);
       const v = spawnSync(nginxV.cmd, nginxV.args, { encoding: "utf8" });
       const args = /^configure arguments: (.*)$/m.exec(v.stderr)?.[1];
-      if (!args) throw new UserError("nginx -V printed no configure arguments", "See " + BUILD_ROOT + "/logs/nginx.log.");
+      if (!args) throw new BuildpackFault("nginx -V printed no configure arguments", `See ${BUILD_ROOT}/logs/nginx.log.`);
       properties.push({ name: "nginx:configure-arguments", value: args });
       const modules = modulesOfNgxModulesC(readFileSync(join(BUILD_ROOT, "src/nginx/objs/ngx_modules.c"), "utf8"));
       const unreviewed = unreviewedModules(ledger, modules);
-      if (unreviewed.length) throw new UserError(`nginx compiles ${unreviewed.join(", ")}, whose advisories builds/advisories.json has never reviewed`, "Sweep their advisories, then add them to the nginx entry's modules.");
+      if (unreviewed.length) throw new BuildpackFault(`nginx compiles ${unreviewed.join(", ")}, whose advisories builds/advisories.json has never reviewed`, "Sweep their advisories, then add them to the nginx entry's modules.");
       properties.push({ name: "nginx:modules", value: modules.join(" ") });
     }
     const bom = artifactSbom(a, manifest, join(VENDOR_DIR, "patches"), ledger, properties);
-    writeFileSync(join(staged, SBOM_FILE), JSON.stringify(bom, null, 2) + "\n");
+    writeFileSync(join(staged, SBOM_FILE), `${JSON.stringify(bom, null, 2)}\n`);
     const fixed = (bom.vulnerabilities ?? []).length;
     log.detail(`${a.name}: ${bom.components.length + 1} components, ${fixed} advisories with their status`);
   }
@@ -191,7 +191,7 @@ function build(manifest: Manifest, ledger: Ledger, outDir: string, updating: boo
   }
   const natives = manifest.artifacts.filter((a) => a.name !== "node");
   for (const a of natives) {
-    if (!a.debian) throw new UserError(`vendor-manifest.json: ${a.file} has no Debian source pin`);
+    if (!a.debian) throw new BuildpackFault(`vendor-manifest.json: ${a.file} has no Debian source pin`);
     env[`SRC_${libraryEnvName(a.name)}`] = fetchOrig(a.debian, a.source.sha256, sources);
     env[`VER_${libraryEnvName(a.name)}`] = a.version;
   }
@@ -200,7 +200,7 @@ function build(manifest: Manifest, ledger: Ledger, outDir: string, updating: boo
   for (const platform of [...new Set(natives.map((a) => a.platform))]) {
     const tools = platformTools(platform);
     log.step(`Building nginx, pgbouncer and stunnel for ${platform} from source`);
-    log.detail("Once per machine: about 4 minutes per platform on 2 cores; later runs reuse " + CACHE_ROOT);
+    log.detail(`Once per machine: about 4 minutes per platform on 2 cores; later runs reuse ${CACHE_ROOT}`);
     runScript("build-static.sh", [], { ...env, PLATFORM: platform });
     checkPcre2EntryPoints(tools);
     checkOneAllocator(tools);
@@ -222,7 +222,7 @@ async function main(): Promise<void> {
   checkPatchLists(manifest, VENDOR_DIR);
   const ledger = readLedger(VENDOR_DIR);
   const drift = ledgerProblems(ledger, manifest, join(VENDOR_DIR, "patches"));
-  if (drift.length) throw new UserError(`builds/advisories.json and the build disagree:\n${drift.join("\n")}`, "Bring the ledger up to date (builds/README.md, \"The advisory ledger\").");
+  if (drift.length) throw new BuildpackFault(`builds/advisories.json and the build disagree:\n${drift.join("\n")}`, "Bring the ledger up to date (builds/README.md, \"The advisory ledger\").");
   const key = buildInputsKey(manifest, VENDOR_DIR);
   const cacheDir = join(CACHE_ROOT, "vendor", key);
   const cached = opts.useCache && manifest.artifacts.every((a) => existsSync(join(cacheDir, a.file)));
@@ -256,10 +256,10 @@ async function main(): Promise<void> {
   for (const f of readdirSync(OUT_DIR)) if (!manifest.artifacts.some((a) => a.file === f)) rmSync(join(OUT_DIR, f));
   log.detail(`done in ${((Date.now() - started) / 1000).toFixed(0)} s${cached ? " (cached)" : ""}`);
   if (opts.updateManifest) {
-    writeFileSync(MANIFEST_PATH, JSON.stringify(manifest, null, 2) + "\n");
+    writeFileSync(MANIFEST_PATH, `${JSON.stringify(manifest, null, 2)}\n`);
     log.step(`Updated ${MANIFEST_PATH}`);
   } else if (mismatches.length) {
-    throw new UserError(
+    throw new BuildpackFault(
       `built artifacts differ from vendor-manifest.json:\n${mismatches.join("\n")}`,
       "If a version or patch changed on purpose, run `npm run vendor:build -- --update-manifest`; otherwise the build is not reproducible here.",
     );

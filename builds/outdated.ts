@@ -7,11 +7,11 @@
  * Needs the deb-src entries of builds/setup-build-host.sh. Reads only; exits 0 (1 on a usage or
  * set-up problem).
  */
-import { spawnSync } from "child_process";
-import { readFileSync } from "fs";
-import { join } from "path";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { request } from "undici";
-import { DebianPin, validateManifest } from "../src/core/manifest";
+import { type DebianPin, validateManifest } from "../src/core/manifest";
 import { UserError } from "../src/core/errors";
 import { consoleLog } from "../src/core/log";
 import { readLedger } from "./advisories";

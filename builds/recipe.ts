@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "fs";
-import { basename } from "path";
-import { UserError } from "../src/core/errors";
-import { join, relative } from "path";
-import { Manifest } from "../src/core/manifest";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { basename } from "node:path";
+import { BuildpackFault } from "../src/core/errors";
+import { join, relative } from "node:path";
+import type { Manifest } from "../src/core/manifest";
 import { sha256Text } from "../src/core/sha256";
 
 /** "pcre2" -> "PCRE2": the suffix of the SRC_* and VER_* variables build-static.sh reads. */
@@ -34,7 +34,7 @@ export function buildInputsKey(manifest: Manifest, vendorDir: string): string {
   const recipe = filesUnder(vendorDir)
     .filter((p) => /\.(sh|patch|rb|c|h)$|\/series$|\/sbom\.ts$|\/advisories\.(ts|json)$/.test(p))
     .map((p) => `${relative(vendorDir, p)}\n${sha256Text(readFileSync(p))}`);
-  return sha256Text(JSON.stringify(pins) + "\n" + recipe.join("\n")).slice(0, 16);
+  return sha256Text(`${JSON.stringify(pins)}\n${recipe.join("\n")}`).slice(0, 16);
 }
 
 /** The patch files listed in patches/<dir>/series, as manifest paths ("debian/pgbouncer/x.patch"). */
@@ -62,7 +62,7 @@ export function checkPatchLists(manifest: Manifest, vendorDir: string): void {
     if (a.debian) compare(`${a.name} (debian)`, a.debian.patches, seriesOf(vendorDir, `debian/${a.debian.package}`));
     compare(`${a.name} (ours)`, a.patches, a.name === "node" ? [] : seriesOf(vendorDir, `ours/${a.name}`));
   }
-  if (problems.length) throw new UserError(`vendor-manifest.json does not match the patch series:\n${problems.join("\n")}`, "Update the manifest's patch lists or the series files.");
+  if (problems.length) throw new BuildpackFault(`vendor-manifest.json does not match the patch series:\n${problems.join("\n")}`, "Update the manifest's patch lists or the series files.");
 }
 
 /** Refuses (and deletes) a source whose sha256 is not the pinned one. */
@@ -70,6 +70,6 @@ export function checkSourceSha256(path: string, expected: string): void {
   const actual = sha256Text(readFileSync(path));
   if (actual !== expected) {
     rmSync(path, { force: true });
-    throw new UserError(`${basename(path)} has sha256 ${actual}, but vendor-manifest.json pins ${expected}: refusing to build from it`);
+    throw new BuildpackFault(`${basename(path)} has sha256 ${actual}, but vendor-manifest.json pins ${expected}: refusing to build from it`);
   }
 }

@@ -5,12 +5,12 @@
  * analysis (resolved by a patch, or not affected and why). Byte-identical for the same inputs,
  * like the artifacts that carry it.
  */
-import { createHash } from "crypto";
-import { readFileSync } from "fs";
-import { join } from "path";
-import { Artifact, Library, Manifest } from "../src/core/manifest";
-import { CdxBom, CdxComponent } from "../src/core/sbom";
-import { idsOfPatch, Ledger, vulnerabilitiesOf } from "./advisories";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Artifact, Library, Manifest } from "../src/core/manifest";
+import type { CdxBom, CdxComponent } from "../src/core/sbom";
+import { idsOfPatch, type Ledger, vulnerabilitiesOf } from "./advisories";
 
 function component(
   type: CdxComponent["type"],

@@ -2,8 +2,8 @@
  * `npm run docs` (its security half): writes the README's security table and SECURITY.md's sweep
  * line from builds/advisories.json. test/unit/advisories.test.ts fails when either is stale.
  */
-import { readFileSync, writeFileSync } from "fs";
-import { join } from "path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { lastSweep, readLedger, withSecurityTable } from "./advisories";
 
 const root = process.cwd();

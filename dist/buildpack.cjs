@@ -25647,14 +25647,14 @@ var require_semver2 = __commonJS({
 });
 
 // src/main.ts
-var import_path9 = require("path");
+var import_node_path9 = require("node:path");
 
 // src/classic/compile.ts
-var import_path7 = require("path");
+var import_node_path7 = require("node:path");
 
 // src/core/config-vars.ts
-var import_fs = require("fs");
-var import_path = require("path");
+var import_node_fs = require("node:fs");
+var import_node_path = require("node:path");
 
 // src/core/errors.ts
 var UserError = class extends Error {
@@ -25664,8 +25664,18 @@ var UserError = class extends Error {
     this.name = "UserError";
   }
 };
+var BuildpackFault = class extends Error {
+  constructor(message, fix) {
+    super(message);
+    this.fix = fix;
+    this.name = "BuildpackFault";
+  }
+};
 function isUserError(e) {
   return e instanceof UserError;
+}
+function isBuildpackFault(e) {
+  return e instanceof BuildpackFault;
 }
 
 // src/core/config-vars.ts
@@ -25673,12 +25683,12 @@ var BUILD_CONFIG_VARS = ["BUILDPACK_VENDOR_URL", "NGINX_VERSION", "PGBOUNCER_VER
 function readConfigVars(envDir) {
   const config = {};
   if (envDir === void 0 || envDir === "") return config;
-  if (!(0, import_fs.existsSync)(envDir) || !(0, import_fs.statSync)(envDir).isDirectory()) {
+  if (!(0, import_node_fs.existsSync)(envDir) || !(0, import_node_fs.statSync)(envDir).isDirectory()) {
     throw new UserError(`ENV_DIR ${envDir} is not a directory`, "bin/compile takes BUILD_DIR CACHE_DIR ENV_DIR; pass an existing directory (it may be empty).");
   }
   for (const name of BUILD_CONFIG_VARS) {
-    const file = (0, import_path.join)(envDir, name);
-    if ((0, import_fs.existsSync)(file)) config[name] = (0, import_fs.readFileSync)(file, "utf8").replace(/\r?\n$/, "");
+    const file = (0, import_node_path.join)(envDir, name);
+    if ((0, import_node_fs.existsSync)(file)) config[name] = (0, import_node_fs.readFileSync)(file, "utf8").replace(/\r?\n$/, "");
   }
   return config;
 }
@@ -25695,22 +25705,23 @@ function isHttpUrl(raw) {
 function vendorBaseUrl(config, manifestBaseUrl) {
   const raw = config.BUILDPACK_VENDOR_URL ?? manifestBaseUrl;
   if (!isHttpUrl(raw)) {
-    throw new UserError(config.BUILDPACK_VENDOR_URL !== void 0 ? VENDOR_URL_ERROR : "the manifest's baseUrl must be an http or https URL", VENDOR_URL_HINT);
+    if (config.BUILDPACK_VENDOR_URL !== void 0) throw new UserError(VENDOR_URL_ERROR, VENDOR_URL_HINT);
+    throw new BuildpackFault("the manifest's baseUrl must be an http or https URL");
   }
   return raw.replace(/\/+$/, "");
 }
 
 // src/core/install-runtime.ts
-var import_child_process = require("child_process");
-var import_fs8 = require("fs");
-var import_path6 = require("path");
+var import_node_child_process = require("node:child_process");
+var import_node_fs8 = require("node:fs");
+var import_node_path6 = require("node:path");
 
 // src/core/install.ts
-var import_path4 = require("path");
+var import_node_path4 = require("node:path");
 
 // src/core/sbom.ts
-var import_fs2 = require("fs");
-var import_path2 = require("path");
+var import_node_fs2 = require("node:fs");
+var import_node_path2 = require("node:path");
 function sbomFacts(artifact, manifest) {
   var _a;
   const libraries = artifact.linked.map((name) => {
@@ -25750,18 +25761,18 @@ function sbomDifferences(expected, actual) {
 function checkArtifactSbom(artifact, manifest, dir) {
   var _a;
   if (!artifact.sbom) return;
-  const path = (0, import_path2.join)(dir, artifact.sbom);
+  const path = (0, import_node_path2.join)(dir, artifact.sbom);
   const hint = "The artifact and vendor-manifest.json were not built together: rebuild with `npm run vendor:build -- --update-manifest`.";
-  if (!(0, import_fs2.existsSync)(path)) throw new UserError(`${artifact.file} carries no ${artifact.sbom}`, hint);
+  if (!(0, import_node_fs2.existsSync)(path)) throw new BuildpackFault(`${artifact.file} carries no ${artifact.sbom}`, hint);
   let bom;
   try {
-    bom = JSON.parse((0, import_fs2.readFileSync)(path, "utf8"));
+    bom = JSON.parse((0, import_node_fs2.readFileSync)(path, "utf8"));
     if (bom.bomFormat !== "CycloneDX" || !((_a = bom.metadata) == null ? void 0 : _a.component) || !Array.isArray(bom.components)) throw new Error("not a CycloneDX BOM");
   } catch (e) {
-    throw new UserError(`${artifact.file}: ${artifact.sbom} is unreadable (${e.message})`, hint);
+    throw new BuildpackFault(`${artifact.file}: ${artifact.sbom} is unreadable (${e.message})`, hint);
   }
   const diffs = sbomDifferences(sbomFacts(artifact, manifest), factsOfBom(bom));
-  if (diffs.length) throw new UserError(`${artifact.file}: its SBOM disagrees with vendor-manifest.json: ${diffs.join("; ")}`, hint);
+  if (diffs.length) throw new BuildpackFault(`${artifact.file}: its SBOM disagrees with vendor-manifest.json: ${diffs.join("; ")}`, hint);
 }
 function layerBom(layerName, boms) {
   var _a;
@@ -25771,7 +25782,7 @@ function layerBom(layerName, boms) {
   const deps = /* @__PURE__ */ new Map([[ref, new Set(boms.map((b) => b.metadata.component["bom-ref"]))]]);
   for (const d of boms.flatMap((b) => b.dependencies ?? [])) {
     const set = deps.get(d.ref) ?? /* @__PURE__ */ new Set();
-    d.dependsOn.forEach((x2) => set.add(x2));
+    for (const x2 of d.dependsOn) set.add(x2);
     deps.set(d.ref, set);
   }
   return {
@@ -25785,17 +25796,18 @@ function layerBom(layerName, boms) {
   };
 }
 function readArtifactSbom(artifact, dir) {
-  return artifact.sbom ? JSON.parse((0, import_fs2.readFileSync)((0, import_path2.join)(dir, artifact.sbom), "utf8")) : null;
+  return artifact.sbom ? JSON.parse((0, import_node_fs2.readFileSync)((0, import_node_path2.join)(dir, artifact.sbom), "utf8")) : null;
 }
 
 // src/core/download.ts
-var import_crypto2 = require("crypto");
-var import_fs4 = require("fs");
-var import_path3 = require("path");
+var import_node_crypto2 = require("node:crypto");
+var import_node_fs4 = require("node:fs");
+var import_node_path3 = require("node:path");
 
 // src/core/log.ts
 function consoleLog(out = process.stdout, err = process.stderr) {
-  const lines = (prefix, text) => text.split("\n").map((l) => prefix + l).join("\n") + "\n";
+  const lines = (prefix, text) => `${text.split("\n").map((l) => prefix + l).join("\n")}
+`;
   return {
     step: (t2) => out.write(lines("-----> ", t2)),
     detail: (t2) => out.write(lines("       ", t2)),
@@ -25819,11 +25831,11 @@ function elapsed(startMs) {
 }
 
 // src/core/sha256.ts
-var import_crypto = require("crypto");
-var import_fs3 = require("fs");
+var import_node_crypto = require("node:crypto");
+var import_node_fs3 = require("node:fs");
 async function sha256File(path) {
-  const hash = (0, import_crypto.createHash)("sha256");
-  for await (const chunk of (0, import_fs3.createReadStream)(path)) hash.update(chunk);
+  const hash = (0, import_node_crypto.createHash)("sha256");
+  for await (const chunk of (0, import_node_fs3.createReadStream)(path)) hash.update(chunk);
   return hash.digest("hex");
 }
 
@@ -25859,8 +25871,8 @@ async function attempt(target, tmp, opts) {
     const retry = res.statusCode >= 500 || res.statusCode === 429 || res.statusCode === 408;
     throw new AttemptError(`HTTP ${res.statusCode}`, retry);
   }
-  const hash = (0, import_crypto2.createHash)("sha256");
-  const out = (0, import_fs4.createWriteStream)(tmp);
+  const hash = (0, import_node_crypto2.createHash)("sha256");
+  const out = (0, import_node_fs4.createWriteStream)(tmp);
   let received = 0;
   let nextReport = opts.progressAbove > 0 && target.size > opts.progressAbove ? 0.25 : Infinity;
   try {
@@ -25889,23 +25901,23 @@ async function attempt(target, tmp, opts) {
 var sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function fetchVerified(target, options) {
   const opts = { attempts: 4, stallMs: 3e4, backoffMs: 1e3, progressAbove: 10 * 1024 * 1024, ...options };
-  (0, import_fs4.mkdirSync)(opts.cacheDir, { recursive: true });
-  const path = (0, import_path3.join)(opts.cacheDir, target.file);
-  if ((0, import_fs4.existsSync)(path)) {
+  (0, import_node_fs4.mkdirSync)(opts.cacheDir, { recursive: true });
+  const path = (0, import_node_path3.join)(opts.cacheDir, target.file);
+  if ((0, import_node_fs4.existsSync)(path)) {
     if (await sha256File(path) === target.sha256) return { path, downloaded: false };
     opts.log.warn(`cached ${target.file} does not match its sha256: replacing it`);
-    (0, import_fs4.rmSync)(path, { force: true });
+    (0, import_node_fs4.rmSync)(path, { force: true });
   }
-  const tmp = `${path}.part-${process.pid}-${(0, import_crypto2.randomBytes)(6).toString("hex")}`;
+  const tmp = `${path}.part-${process.pid}-${(0, import_node_crypto2.randomBytes)(6).toString("hex")}`;
   let last = "";
   try {
     for (let i = 1; i <= opts.attempts; i++) {
       try {
         await attempt(target, tmp, opts);
-        (0, import_fs4.renameSync)(tmp, path);
+        (0, import_node_fs4.renameSync)(tmp, path);
         return { path, downloaded: true };
       } catch (e) {
-        (0, import_fs4.rmSync)(tmp, { force: true });
+        (0, import_node_fs4.rmSync)(tmp, { force: true });
         if (!(e instanceof AttemptError)) throw e;
         last = e.message;
         if (!e.retry || i === opts.attempts) break;
@@ -25915,7 +25927,7 @@ async function fetchVerified(target, options) {
       }
     }
   } finally {
-    (0, import_fs4.rmSync)(tmp, { force: true });
+    (0, import_node_fs4.rmSync)(tmp, { force: true });
   }
   throw new UserError(
     `could not download ${target.file} from ${redactUrl(target.url)}: ${last}`,
@@ -25924,7 +25936,7 @@ async function fetchVerified(target, options) {
 }
 
 // src/core/extract.ts
-var import_fs5 = require("fs");
+var import_node_fs5 = require("node:fs");
 var tar = __toESM(require_tar());
 async function extractArtifact(archive, dest) {
   const problems = [];
@@ -25938,9 +25950,9 @@ async function extractArtifact(archive, dest) {
       if (e.type === "File") entries.push(p.replace(/^\.\//, ""));
     }
   });
-  if (problems.length) throw new UserError(`refusing to unpack ${archive}:
+  if (problems.length) throw new BuildpackFault(`refusing to unpack ${archive}:
 ${problems.join("\n")}`);
-  (0, import_fs5.mkdirSync)(dest, { recursive: true });
+  (0, import_node_fs5.mkdirSync)(dest, { recursive: true });
   await tar.x({ file: archive, cwd: dest, preservePaths: false, strict: true, noChmod: false, preserveOwner: false });
   return entries;
 }
@@ -25954,7 +25966,7 @@ async function installArtifacts(artifacts, destRoot, opts) {
       { url: `${opts.baseUrl}/${artifact.file}`, file: artifact.file, sha256: artifact.sha256, size: artifact.size },
       { cacheDir: opts.cacheDir, log: opts.log }
     );
-    const dir = (0, import_path4.join)(destRoot, artifact.name);
+    const dir = (0, import_node_path4.join)(destRoot, artifact.name);
     await extractArtifact(path, dir);
     checkArtifactSbom(artifact, opts.manifest, dir);
     opts.log.detail(
@@ -25966,18 +25978,18 @@ async function installArtifacts(artifacts, destRoot, opts) {
 }
 
 // src/core/layout.ts
-var import_fs6 = require("fs");
-var import_path5 = require("path");
+var import_node_fs6 = require("node:fs");
+var import_node_path5 = require("node:path");
 var RUNTIME_HOME = "vendor/nginx-pgbouncer";
 function copyTree(from, to) {
-  (0, import_fs6.mkdirSync)(to, { recursive: true });
-  for (const name of (0, import_fs6.readdirSync)(from)) {
-    const src = (0, import_path5.join)(from, name);
-    const dst = (0, import_path5.join)(to, name);
-    if ((0, import_fs6.statSync)(src).isDirectory()) copyTree(src, dst);
+  (0, import_node_fs6.mkdirSync)(to, { recursive: true });
+  for (const name of (0, import_node_fs6.readdirSync)(from)) {
+    const src = (0, import_node_path5.join)(from, name);
+    const dst = (0, import_node_path5.join)(to, name);
+    if ((0, import_node_fs6.statSync)(src).isDirectory()) copyTree(src, dst);
     else {
-      (0, import_fs6.copyFileSync)(src, dst);
-      (0, import_fs6.chmodSync)(dst, (0, import_fs6.statSync)(src).mode & 511);
+      (0, import_node_fs6.copyFileSync)(src, dst);
+      (0, import_node_fs6.chmodSync)(dst, (0, import_node_fs6.statSync)(src).mode & 511);
     }
   }
 }
@@ -25991,30 +26003,30 @@ If ${anchor} is still in the app's buildpacks (it writes this script), remove it
 If the script is your own, rename it to use ours.`;
 }
 function layOutRuntime(runtimeSource, slugDir, log) {
-  const binDir = (0, import_path5.join)(slugDir, "bin");
-  (0, import_fs6.mkdirSync)(binDir, { recursive: true });
+  const binDir = (0, import_node_path5.join)(slugDir, "bin");
+  (0, import_node_fs6.mkdirSync)(binDir, { recursive: true });
   const scripts = [];
   const written = [];
-  for (const name of (0, import_fs6.readdirSync)((0, import_path5.join)(runtimeSource, "bin")).sort()) {
-    const src = (0, import_path5.join)(runtimeSource, "bin", name);
-    const dst = (0, import_path5.join)(binDir, name);
-    if ((0, import_fs6.existsSync)(dst) && !(0, import_fs6.readFileSync)(dst).equals((0, import_fs6.readFileSync)(src))) {
+  for (const name of (0, import_node_fs6.readdirSync)((0, import_node_path5.join)(runtimeSource, "bin")).sort()) {
+    const src = (0, import_node_path5.join)(runtimeSource, "bin", name);
+    const dst = (0, import_node_path5.join)(binDir, name);
+    if ((0, import_node_fs6.existsSync)(dst) && !(0, import_node_fs6.readFileSync)(dst).equals((0, import_node_fs6.readFileSync)(src))) {
       log.warn(keptScriptWarning(name));
       continue;
     }
-    (0, import_fs6.copyFileSync)(src, dst);
-    (0, import_fs6.chmodSync)(dst, 493);
+    (0, import_node_fs6.copyFileSync)(src, dst);
+    (0, import_node_fs6.chmodSync)(dst, 493);
     scripts.push(`bin/${name}`);
     written.push(dst);
   }
-  written.push((0, import_path5.join)(slugDir, RUNTIME_HOME));
+  written.push((0, import_node_path5.join)(slugDir, RUNTIME_HOME));
   for (const sub of ["lib", "conf"]) {
-    if ((0, import_fs6.existsSync)((0, import_path5.join)(runtimeSource, sub))) copyTree((0, import_path5.join)(runtimeSource, sub), (0, import_path5.join)(slugDir, RUNTIME_HOME, sub));
+    if ((0, import_node_fs6.existsSync)((0, import_node_path5.join)(runtimeSource, sub))) copyTree((0, import_node_path5.join)(runtimeSource, sub), (0, import_node_path5.join)(slugDir, RUNTIME_HOME, sub));
   }
-  (0, import_fs6.mkdirSync)((0, import_path5.join)(slugDir, ".profile.d"), { recursive: true });
-  const profile = (0, import_path5.join)(slugDir, ".profile.d", "nginx-pgbouncer.sh");
+  (0, import_node_fs6.mkdirSync)((0, import_node_path5.join)(slugDir, ".profile.d"), { recursive: true });
+  const profile = (0, import_node_path5.join)(slugDir, ".profile.d", "nginx-pgbouncer.sh");
   written.push(profile);
-  (0, import_fs6.writeFileSync)(
+  (0, import_node_fs6.writeFileSync)(
     profile,
     '# Added by heroku-buildpack-nginx-pgbouncer: its binaries on PATH for one-off dynos and scripts.\nexport PATH="$HOME/vendor/nginx/bin:$HOME/vendor/pgbouncer/bin:$HOME/vendor/stunnel/bin:$PATH"\n'
   );
@@ -26022,7 +26034,7 @@ function layOutRuntime(runtimeSource, slugDir, log) {
 }
 
 // src/core/manifest.ts
-var import_fs7 = require("fs");
+var import_node_fs7 = require("node:fs");
 var semver = __toESM(require_semver2());
 var SUPPORTED_STACKS = ["cedar-14", "heroku-20", "heroku-22", "heroku-24", "heroku-26"];
 var STACK_HINT = `Supported stacks: ${SUPPORTED_STACKS.join(", ")}.`;
@@ -26033,8 +26045,13 @@ function archOf(name) {
 }
 var COMPONENTS = ["nginx", "pgbouncer", "stunnel", "node"];
 var SHA256 = /^[0-9a-f]{64}$/;
+function versionOf(a) {
+  const v = semver.coerce(a.version);
+  if (!v) throw new BuildpackFault(`vendor-manifest.json: ${a.file}: "version" ${JSON.stringify(a.version)} is not a version`);
+  return v;
+}
 function fail(where, what) {
-  throw new UserError(`vendor-manifest.json: ${where}: ${what}`, "Fix the manifest (builds/README.md describes it).");
+  throw new BuildpackFault(`vendor-manifest.json: ${where}: ${what}`, "Fix the manifest (builds/README.md describes it).");
 }
 function str(obj2, key, where) {
   const v = obj2[key];
@@ -26135,15 +26152,15 @@ function validateManifest(raw) {
 function loadManifest(path) {
   let text;
   try {
-    text = (0, import_fs7.readFileSync)(path, "utf8");
+    text = (0, import_node_fs7.readFileSync)(path, "utf8");
   } catch {
-    throw new UserError(`cannot read the vendor manifest at ${path}`, "The buildpack checkout is incomplete; clone it again.");
+    throw new BuildpackFault(`cannot read the vendor manifest at ${path}`, "The buildpack checkout is incomplete; clone it again.");
   }
   let raw;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new UserError(`vendor-manifest.json is not valid JSON: ${e.message}`);
+    throw new BuildpackFault(`vendor-manifest.json is not valid JSON: ${e.message}`);
   }
   return validateManifest(raw);
 }
@@ -26162,7 +26179,7 @@ function selectArtifacts(manifest, stack, ranges = {}, arch = "amd64") {
   if (!isStack(stack)) throw new UserError(`stack "${stack}" is not supported`, STACK_HINT);
   const available = manifest.stacks[stack].map((f) => {
     const a = manifest.artifacts.find((x2) => x2.file === f);
-    if (!a) throw new UserError(`vendor-manifest.json: stacks.${stack} names ${f}, which no artifact has`);
+    if (!a) throw new BuildpackFault(`vendor-manifest.json: stacks.${stack} names ${f}, which no artifact has`);
     return a;
   }).filter((a) => a.platform === ARCH_PLATFORMS[arch]);
   if (!available.some((a) => a.name === "nginx")) throw new UserError(`${stack} has no ${arch} binaries here`, archHint(manifest, arch));
@@ -26171,16 +26188,16 @@ function selectArtifacts(manifest, stack, ranges = {}, arch = "amd64") {
     const candidates = available.filter((a) => a.name === component);
     if (candidates.length === 0) {
       if (component === "node") continue;
-      throw new UserError(`vendor-manifest.json has no ${component} artifact for ${stack}`, "Add one to stacks." + stack + " in the manifest.");
+      throw new BuildpackFault(`vendor-manifest.json has no ${component} artifact for ${stack}`, `Add one to stacks.${stack} in the manifest.`);
     }
     const range = ranges[component];
-    const byNewest = [...candidates].sort((a, b) => semver.rcompare(semver.coerce(a.version), semver.coerce(b.version)));
+    const byNewest = [...candidates].sort((a, b) => semver.rcompare(versionOf(a), versionOf(b)));
     let pick = byNewest[0];
     if (range !== void 0) {
       if (!semver.validRange(range)) {
         throw new UserError(`${component.toUpperCase()}_VERSION=${JSON.stringify(range)} is not a version range`, 'Use a version such as "1.26" or a range such as "^1.24".');
       }
-      const match = byNewest.find((a) => semver.satisfies(semver.coerce(a.version), range));
+      const match = byNewest.find((a) => semver.satisfies(versionOf(a), range));
       if (!match) {
         throw new UserError(
           `no ${component} version satisfies ${component.toUpperCase()}_VERSION=${range} on ${stack}`,
@@ -26215,36 +26232,36 @@ async function installRuntime(req) {
   const artifacts = runtimeArtifacts(manifest, req.stack, req.arch, req.config);
   const baseUrl = vendorBaseUrl(req.config, manifest.baseUrl);
   log.step(`Installing nginx, pgbouncer and stunnel for ${req.stack}${req.arch === "amd64" ? "" : ` (${req.arch})`}`);
-  const placed = [req.vendorDir, ...["bin", ".profile.d", "logs"].map((d) => (0, import_path6.join)(req.appDir, d))].filter((d) => !(0, import_fs8.existsSync)(d));
+  const placed = [req.vendorDir, ...["bin", ".profile.d", "logs"].map((d) => (0, import_node_path6.join)(req.appDir, d))].filter((d) => !(0, import_node_fs8.existsSync)(d));
   try {
     const installed = await placeArtifacts(req, manifest, artifacts, baseUrl, placed);
     log.step("Installing start scripts");
-    const { scripts, written } = layOutRuntime((0, import_path6.join)(req.buildpackDir, "runtime"), req.appDir, log);
+    const { scripts, written } = layOutRuntime((0, import_node_path6.join)(req.buildpackDir, "runtime"), req.appDir, log);
     placed.push(...written);
     log.detail(scripts.join(", "));
     checkRunConfig(req.appDir, req.vendorDir, req.envDir, scripts, req.arch, log);
     log.step(`Done in ${elapsed(started)}`);
     return installed;
   } catch (e) {
-    for (const p of placed) (0, import_fs8.rmSync)(p, { recursive: true, force: true });
+    for (const p of placed) (0, import_node_fs8.rmSync)(p, { recursive: true, force: true });
     throw e;
   }
 }
 async function placeArtifacts(req, manifest, artifacts, baseUrl, placed) {
-  const staging = (0, import_path6.join)(req.vendorDir, `.nginx-pgbouncer-staging-${process.pid}`);
+  const staging = (0, import_node_path6.join)(req.vendorDir, `.nginx-pgbouncer-staging-${process.pid}`);
   try {
-    (0, import_fs8.mkdirSync)(staging, { recursive: true });
+    (0, import_node_fs8.mkdirSync)(staging, { recursive: true });
     const installed = await installArtifacts(artifacts, staging, { baseUrl, manifest, cacheDir: req.downloadCacheDir, log: req.log });
     for (const i of installed) {
-      const final = (0, import_path6.join)(req.vendorDir, i.artifact.name);
-      (0, import_fs8.rmSync)(final, { recursive: true, force: true });
-      (0, import_fs8.renameSync)((0, import_path6.join)(staging, i.artifact.name), final);
+      const final = (0, import_node_path6.join)(req.vendorDir, i.artifact.name);
+      (0, import_node_fs8.rmSync)(final, { recursive: true, force: true });
+      (0, import_node_fs8.renameSync)((0, import_node_path6.join)(staging, i.artifact.name), final);
       placed.push(final);
       i.dir = final;
     }
     return installed;
   } finally {
-    (0, import_fs8.rmSync)(staging, { recursive: true, force: true });
+    (0, import_node_fs8.rmSync)(staging, { recursive: true, force: true });
   }
 }
 function checkRunConfig(appDir, vendorDir, envDir, installed, arch, log) {
@@ -26253,7 +26270,7 @@ function checkRunConfig(appDir, vendorDir, envDir, installed, arch, log) {
   log.step("Checking the config vars and the nginx configuration");
   const lines = /* @__PURE__ */ new Set();
   for (const script of scripts) {
-    const r = (0, import_child_process.spawnSync)("bash", [(0, import_path6.join)(appDir, script), "--check-config", ...envDir ? [envDir] : []], {
+    const r = (0, import_node_child_process.spawnSync)("bash", [(0, import_node_path6.join)(appDir, script), "--check-config", ...envDir ? [envDir] : []], {
       cwd: appDir,
       encoding: "utf8",
       env: {
@@ -26283,25 +26300,25 @@ async function compile(args, buildpackDir, log) {
   }
   await installRuntime({
     buildpackDir,
-    manifest: loadManifest((0, import_path7.join)(buildpackDir, "vendor-manifest.json")),
+    manifest: loadManifest((0, import_node_path7.join)(buildpackDir, "vendor-manifest.json")),
     stack: process.env.STACK ?? "",
     // Heroku's classic builds run on amd64, the machine the app's dynos run on.
     arch: targetArch(process.arch, "this build machine's architecture"),
     config: readConfigVars(envDir),
     envDir: envDir || void 0,
     appDir: buildDir,
-    vendorDir: (0, import_path7.join)(buildDir, "vendor"),
-    downloadCacheDir: (0, import_path7.join)(cacheDir, "nginx-pgbouncer", "downloads"),
+    vendorDir: (0, import_node_path7.join)(buildDir, "vendor"),
+    downloadCacheDir: (0, import_node_path7.join)(cacheDir, "nginx-pgbouncer", "downloads"),
     log
   });
 }
 
 // src/cnb/build.ts
-var import_fs10 = require("fs");
-var import_path8 = require("path");
+var import_node_fs10 = require("node:fs");
+var import_node_path8 = require("node:path");
 
 // src/cnb/layer-toml.ts
-var import_fs9 = require("fs");
+var import_node_fs9 = require("node:fs");
 var quote = (s) => JSON.stringify(s);
 function formatLayerToml(t2) {
   const meta = Object.keys(t2.metadata).sort().map((k) => `${quote(k)} = ${quote(t2.metadata[k])}`);
@@ -26315,10 +26332,10 @@ ${meta.join("\n")}
 `;
 }
 function readLayerMetadata(path) {
-  if (!(0, import_fs9.existsSync)(path)) return null;
+  if (!(0, import_node_fs9.existsSync)(path)) return null;
   const meta = {};
   let section = "";
-  for (const line of (0, import_fs9.readFileSync)(path, "utf8").split("\n")) {
+  for (const line of (0, import_node_fs9.readFileSync)(path, "utf8").split("\n")) {
     const header = /^\s*\[([^\]]+)\]\s*$/.exec(line);
     if (header) {
       section = header[1].trim();
@@ -26342,37 +26359,38 @@ async function cnbBuild(args, buildpackDir, log) {
   if (!layersDir || !platformDir) throw new UserError("bin/build needs the layers and platform directories", "The CNB lifecycle passes them; run it through pack or a lifecycle.");
   const appDir = process.cwd();
   const stack = process.env.STACK ?? "";
-  const envDir = (0, import_fs10.existsSync)((0, import_path8.join)(platformDir, "env")) ? (0, import_path8.join)(platformDir, "env") : void 0;
+  const envDir = (0, import_node_fs10.existsSync)((0, import_node_path8.join)(platformDir, "env")) ? (0, import_node_path8.join)(platformDir, "env") : void 0;
   const config = readConfigVars(envDir);
-  const manifest = loadManifest((0, import_path8.join)(buildpackDir, "vendor-manifest.json"));
+  const manifest = loadManifest((0, import_node_path8.join)(buildpackDir, "vendor-manifest.json"));
   const arch = process.env.CNB_TARGET_ARCH ? targetArch(process.env.CNB_TARGET_ARCH, "CNB_TARGET_ARCH") : targetArch(process.arch, "this build machine's architecture");
   const artifacts = runtimeArtifacts(manifest, stack, arch, config);
   const wanted = { stack, arch };
   for (const a of artifacts) wanted[`${a.name}.sha256`] = a.sha256;
-  const layer = (0, import_path8.join)(layersDir, LAYER);
+  const layer = (0, import_node_path8.join)(layersDir, LAYER);
   const restored = readLayerMetadata(`${layer}.toml`);
-  const reusable = restored !== null && (0, import_fs10.existsSync)(layer) && sameMetadata(restored, wanted);
+  const reusable = restored !== null && (0, import_node_fs10.existsSync)(layer) && sameMetadata(restored, wanted);
   if (reusable) {
     log.step("Reusing the cached nginx, pgbouncer and stunnel layer");
     for (const a of artifacts) log.detail(`${a.name} ${a.version}: unchanged`);
-    const { scripts } = layOutRuntime((0, import_path8.join)(buildpackDir, "runtime"), appDir, log);
+    const { scripts } = layOutRuntime((0, import_node_path8.join)(buildpackDir, "runtime"), appDir, log);
     checkRunConfig(appDir, layer, envDir, scripts, arch, log);
   } else {
     if (restored !== null) log.step("The pinned artifacts changed: rebuilding the layer");
-    (0, import_fs10.rmSync)(layer, { recursive: true, force: true });
-    (0, import_fs10.mkdirSync)(layer, { recursive: true });
-    const downloads = (0, import_path8.join)(layersDir, DOWNLOADS_LAYER);
+    (0, import_node_fs10.rmSync)(layer, { recursive: true, force: true });
+    (0, import_node_fs10.mkdirSync)(layer, { recursive: true });
+    const downloads = (0, import_node_path8.join)(layersDir, DOWNLOADS_LAYER);
     await installRuntime({ buildpackDir, manifest, stack, arch, config, envDir, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
-    (0, import_fs10.writeFileSync)(`${downloads}.toml`, formatLayerToml({ types: { launch: false, build: false, cache: true }, metadata: {} }));
+    (0, import_node_fs10.writeFileSync)(`${downloads}.toml`, formatLayerToml({ types: { launch: false, build: false, cache: true }, metadata: {} }));
   }
-  const envLaunch = (0, import_path8.join)(layer, "env.launch");
-  (0, import_fs10.mkdirSync)(envLaunch, { recursive: true });
-  (0, import_fs10.writeFileSync)((0, import_path8.join)(envLaunch, "NGINX_PGBOUNCER_VENDOR.override"), layer);
-  (0, import_fs10.writeFileSync)((0, import_path8.join)(envLaunch, "PATH.prepend"), ["nginx", "pgbouncer", "stunnel"].map((n) => (0, import_path8.join)(layer, n, "bin")).join(":"));
-  (0, import_fs10.writeFileSync)((0, import_path8.join)(envLaunch, "PATH.delim"), ":");
-  (0, import_fs10.writeFileSync)(`${layer}.toml`, formatLayerToml({ types: { launch: true, build: false, cache: true }, metadata: wanted }));
-  const boms = artifacts.map((a) => readArtifactSbom(a, (0, import_path8.join)(layer, a.name))).filter((b) => b !== null);
-  if (boms.length) (0, import_fs10.writeFileSync)(`${layer}.sbom.cdx.json`, JSON.stringify(layerBom(LAYER, boms), null, 2) + "\n");
+  const envLaunch = (0, import_node_path8.join)(layer, "env.launch");
+  (0, import_node_fs10.mkdirSync)(envLaunch, { recursive: true });
+  (0, import_node_fs10.writeFileSync)((0, import_node_path8.join)(envLaunch, "NGINX_PGBOUNCER_VENDOR.override"), layer);
+  (0, import_node_fs10.writeFileSync)((0, import_node_path8.join)(envLaunch, "PATH.prepend"), ["nginx", "pgbouncer", "stunnel"].map((n) => (0, import_node_path8.join)(layer, n, "bin")).join(":"));
+  (0, import_node_fs10.writeFileSync)((0, import_node_path8.join)(envLaunch, "PATH.delim"), ":");
+  (0, import_node_fs10.writeFileSync)(`${layer}.toml`, formatLayerToml({ types: { launch: true, build: false, cache: true }, metadata: wanted }));
+  const boms = artifacts.map((a) => readArtifactSbom(a, (0, import_node_path8.join)(layer, a.name))).filter((b) => b !== null);
+  if (boms.length) (0, import_node_fs10.writeFileSync)(`${layer}.sbom.cdx.json`, `${JSON.stringify(layerBom(LAYER, boms), null, 2)}
+`);
 }
 function sameMetadata(a, b) {
   const keys = Object.keys(a).sort();
@@ -26402,7 +26420,8 @@ function nodePinsScript(manifest) {
       if (node) lines.push(`NODE_PIN_${stack.replace(/[^A-Za-z0-9]/g, "_")}_${arch}=${q(`${node.file} ${node.sha256} ${node.size}`)}`);
     }
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}
+`;
 }
 
 // src/main.ts
@@ -26415,18 +26434,22 @@ var FS_ERRORS = {
 };
 async function main(argv) {
   const log = consoleLog();
-  const buildpackDir = process.env.BUILDPACK_DIR ?? (0, import_path9.dirname)(__dirname);
+  const buildpackDir = process.env.BUILDPACK_DIR ?? (0, import_node_path9.dirname)(__dirname);
   const [command, ...args] = argv;
   try {
     if (command === "compile") await compile(args, buildpackDir, log);
     else if (command === "cnb-build") await cnbBuild(args, buildpackDir, log);
-    else if (command === "node-pins") process.stdout.write(nodePinsScript(loadManifest((0, import_path9.join)(buildpackDir, "vendor-manifest.json"))));
+    else if (command === "node-pins") process.stdout.write(nodePinsScript(loadManifest((0, import_node_path9.join)(buildpackDir, "vendor-manifest.json"))));
     else throw new Error(`unknown command ${command}`);
   } catch (e) {
     const err = e;
     if (isUserError(e)) {
       log.error(`Error: ${e.message}`);
       if (e.hint) log.error(e.hint);
+    } else if (isBuildpackFault(e)) {
+      log.error(`Error: the buildpack's own files are at fault, not your app: ${e.message}`);
+      log.error("Please report it with this output; building with an earlier release of the buildpack gets round it meanwhile.");
+      if (e.fix) log.error(`For the buildpack's maintainers: ${e.fix}`);
     } else if (err.code && FS_ERRORS[err.code]) {
       log.error(`Error: cannot write ${err.path ?? "the build directory"}: ${FS_ERRORS[err.code]}.`);
       log.error("The build directory and the cache must be writable and have free space.");

@@ -2,10 +2,10 @@
  * The bundled entry point, run by the bin/ shims: `node dist/buildpack.cjs COMMAND ARGS...`.
  * Errors the user can fix are printed as such; anything else is reported as a buildpack bug.
  */
-import { dirname, join } from "path";
+import { dirname, join } from "node:path";
 import { compile } from "./classic/compile";
 import { cnbBuild } from "./cnb/build";
-import { isUserError } from "./core/errors";
+import { isBuildpackFault, isUserError } from "./core/errors";
 import { consoleLog } from "./core/log";
 import { loadManifest } from "./core/manifest";
 import { nodePinsScript } from "./core/node-pins";
@@ -32,6 +32,10 @@ async function main(argv: string[]): Promise<void> {
     if (isUserError(e)) {
       log.error(`Error: ${e.message}`);
       if (e.hint) log.error(e.hint);
+    } else if (isBuildpackFault(e)) {
+      log.error(`Error: the buildpack's own files are at fault, not your app: ${e.message}`);
+      log.error("Please report it with this output; building with an earlier release of the buildpack gets round it meanwhile.");
+      if (e.fix) log.error(`For the buildpack's maintainers: ${e.fix}`);
     } else if (err.code && FS_ERRORS[err.code]) {
       log.error(`Error: cannot write ${err.path ?? "the build directory"}: ${FS_ERRORS[err.code]}.`);
       log.error("The build directory and the cache must be writable and have free space.");

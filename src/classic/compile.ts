@@ -1,8 +1,8 @@
-import { join } from "path";
+import { join } from "node:path";
 import { readConfigVars } from "../core/config-vars";
 import { installRuntime, targetArch } from "../core/install-runtime";
 import { UserError } from "../core/errors";
-import { Log } from "../core/log";
+import type { Log } from "../core/log";
 import { loadManifest } from "../core/manifest";
 
 /** Heroku classic: `bin/compile BUILD_DIR CACHE_DIR ENV_DIR`, with STACK in the environment. */

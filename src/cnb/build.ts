@@ -1,12 +1,12 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "fs";
-import { join } from "path";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { installRuntime, checkRunConfig, runtimeArtifacts, targetArch } from "../core/install-runtime";
 import { readConfigVars } from "../core/config-vars";
 import { UserError } from "../core/errors";
 import { layOutRuntime } from "../core/layout";
-import { Log } from "../core/log";
+import type { Log } from "../core/log";
 import { loadManifest } from "../core/manifest";
-import { CdxBom, layerBom, readArtifactSbom } from "../core/sbom";
+import { type CdxBom, layerBom, readArtifactSbom } from "../core/sbom";
 import { formatLayerToml, readLayerMetadata } from "./layer-toml";
 
 const LAYER = "nginx-pgbouncer";
@@ -59,7 +59,7 @@ export async function cnbBuild(args: string[], buildpackDir: string, log: Log): 
   writeFileSync(`${layer}.toml`, formatLayerToml({ types: { launch: true, build: false, cache: true }, metadata: wanted }));
   // The lifecycle exports <layer>.sbom.cdx.json into the image's SBOM (buildpack.toml: sbom-formats).
   const boms = artifacts.map((a) => readArtifactSbom(a, join(layer, a.name))).filter((b): b is CdxBom => b !== null);
-  if (boms.length) writeFileSync(`${layer}.sbom.cdx.json`, JSON.stringify(layerBom(LAYER, boms), null, 2) + "\n");
+  if (boms.length) writeFileSync(`${layer}.sbom.cdx.json`, `${JSON.stringify(layerBom(LAYER, boms), null, 2)}\n`);
 }
 
 function sameMetadata(a: Record<string, string>, b: Record<string, string>): boolean {

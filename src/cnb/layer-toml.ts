@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "fs";
+import { existsSync, readFileSync } from "node:fs";
 
 /** `<layer>.toml` as we write it: the [types] flags and flat string [metadata]. */
 export interface LayerToml {

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, statSync } from "fs";
-import { join } from "path";
-import { UserError } from "./errors";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { BuildpackFault, UserError } from "./errors";
 
 /** The config vars the compile step reads; others in ENV_DIR are never read or exported. */
 export const BUILD_CONFIG_VARS = ["BUILDPACK_VENDOR_URL", "NGINX_VERSION", "PGBOUNCER_VERSION", "STUNNEL_VERSION"] as const;
@@ -41,7 +41,8 @@ function isHttpUrl(raw: string): boolean {
 export function vendorBaseUrl(config: BuildConfig, manifestBaseUrl: string): string {
   const raw = config.BUILDPACK_VENDOR_URL ?? manifestBaseUrl;
   if (!isHttpUrl(raw)) {
-    throw new UserError(config.BUILDPACK_VENDOR_URL !== undefined ? VENDOR_URL_ERROR : "the manifest's baseUrl must be an http or https URL", VENDOR_URL_HINT);
+    if (config.BUILDPACK_VENDOR_URL !== undefined) throw new UserError(VENDOR_URL_ERROR, VENDOR_URL_HINT);
+    throw new BuildpackFault("the manifest's baseUrl must be an http or https URL");
   }
   return raw.replace(/\/+$/, "");
 }

@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from "crypto";
-import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from "fs";
-import { join } from "path";
+import { createHash, randomBytes } from "node:crypto";
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { UserError } from "./errors";
-import { Log, humanBytes } from "./log";
+import { type Log, humanBytes } from "./log";
 import { sha256File } from "./sha256";
 
 export interface DownloadTarget {

@@ -1,6 +1,6 @@
-import { mkdirSync } from "fs";
+import { mkdirSync } from "node:fs";
 import * as tar from "tar";
-import { UserError } from "./errors";
+import { BuildpackFault } from "./errors";
 
 /**
  * Unpacks an artifact into `dest`, keeping file modes. Our artifacts hold only plain files and
@@ -19,7 +19,7 @@ export async function extractArtifact(archive: string, dest: string): Promise<st
       if (e.type === "File") entries.push(p.replace(/^\.\//, ""));
     },
   });
-  if (problems.length) throw new UserError(`refusing to unpack ${archive}:\n${problems.join("\n")}`);
+  if (problems.length) throw new BuildpackFault(`refusing to unpack ${archive}:\n${problems.join("\n")}`);
   mkdirSync(dest, { recursive: true });
   await tar.x({ file: archive, cwd: dest, preservePaths: false, strict: true, noChmod: false, preserveOwner: false });
   return entries;

@@ -1,12 +1,12 @@
-import { spawnSync } from "child_process";
-import { existsSync, mkdirSync, renameSync, rmSync } from "fs";
-import { join } from "path";
-import { BuildConfig, vendorBaseUrl } from "./config-vars";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { type BuildConfig, vendorBaseUrl } from "./config-vars";
 import { UserError } from "./errors";
-import { installArtifacts, Installed } from "./install";
+import { installArtifacts, type Installed } from "./install";
 import { layOutRuntime } from "./layout";
-import { Log, elapsed } from "./log";
-import { Arch, Artifact, Manifest, archOf, selectArtifacts } from "./manifest";
+import { type Log, elapsed } from "./log";
+import { type Arch, type Artifact, type Manifest, archOf, selectArtifacts } from "./manifest";
 
 export interface InstallRequest {
   buildpackDir: string;

@@ -1,9 +1,9 @@
-import { join } from "path";
-import { Artifact, Manifest } from "./manifest";
+import { join } from "node:path";
+import type { Artifact, Manifest } from "./manifest";
 import { checkArtifactSbom } from "./sbom";
 import { fetchVerified } from "./download";
 import { extractArtifact } from "./extract";
-import { Log, elapsed, humanBytes } from "./log";
+import { type Log, elapsed, humanBytes } from "./log";
 
 export interface InstallOptions {
   baseUrl: string;

@@ -1,6 +1,6 @@
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "fs";
-import { join } from "path";
-import { Log } from "./log";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Log } from "./log";
 
 /** Where the runtime support files live in the slug, relative to its root. */
 export const RUNTIME_HOME = "vendor/nginx-pgbouncer";

@@ -8,10 +8,10 @@ export interface Log {
 
 export function consoleLog(out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Log {
   const lines = (prefix: string, text: string) =>
-    text
+    `${text
       .split("\n")
       .map((l) => prefix + l)
-      .join("\n") + "\n";
+      .join("\n")}\n`;
   return {
     step: (t) => out.write(lines("-----> ", t)),
     detail: (t) => out.write(lines("       ", t)),

@@ -1,6 +1,6 @@
-import { readFileSync } from "fs";
+import { readFileSync } from "node:fs";
 import * as semver from "semver";
-import { UserError } from "./errors";
+import { BuildpackFault, UserError } from "./errors";
 
 /** The stacks we build for, oldest first. The manifest must map each of them. */
 export const SUPPORTED_STACKS = ["cedar-14", "heroku-20", "heroku-22", "heroku-24", "heroku-26"] as const;
@@ -80,8 +80,15 @@ export interface Manifest {
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
+/** The parser checked that every artifact's version coerces. */
+function versionOf(a: Artifact): semver.SemVer {
+  const v = semver.coerce(a.version);
+  if (!v) throw new BuildpackFault(`vendor-manifest.json: ${a.file}: "version" ${JSON.stringify(a.version)} is not a version`);
+  return v;
+}
+
 function fail(where: string, what: string): never {
-  throw new UserError(`vendor-manifest.json: ${where}: ${what}`, "Fix the manifest (builds/README.md describes it).");
+  throw new BuildpackFault(`vendor-manifest.json: ${where}: ${what}`, "Fix the manifest (builds/README.md describes it).");
 }
 
 function str(obj: Record<string, unknown>, key: string, where: string): string {
@@ -192,13 +199,13 @@ export function loadManifest(path: string): Manifest {
   try {
     text = readFileSync(path, "utf8");
   } catch {
-    throw new UserError(`cannot read the vendor manifest at ${path}`, "The buildpack checkout is incomplete; clone it again.");
+    throw new BuildpackFault(`cannot read the vendor manifest at ${path}`, "The buildpack checkout is incomplete; clone it again.");
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new UserError(`vendor-manifest.json is not valid JSON: ${(e as Error).message}`);
+    throw new BuildpackFault(`vendor-manifest.json is not valid JSON: ${(e as Error).message}`);
   }
   return validateManifest(raw);
 }
@@ -225,7 +232,7 @@ export function selectArtifacts(manifest: Manifest, stack: string, ranges: Versi
   if (!isStack(stack)) throw new UserError(`stack "${stack}" is not supported`, STACK_HINT);
   const available = manifest.stacks[stack].map((f) => {
     const a = manifest.artifacts.find((x) => x.file === f);
-    if (!a) throw new UserError(`vendor-manifest.json: stacks.${stack} names ${f}, which no artifact has`);
+    if (!a) throw new BuildpackFault(`vendor-manifest.json: stacks.${stack} names ${f}, which no artifact has`);
     return a;
   }).filter((a) => a.platform === ARCH_PLATFORMS[arch]);
   if (!available.some((a) => a.name === "nginx")) throw new UserError(`${stack} has no ${arch} binaries here`, archHint(manifest, arch));
@@ -234,16 +241,16 @@ export function selectArtifacts(manifest: Manifest, stack: string, ranges: Versi
     const candidates = available.filter((a) => a.name === component);
     if (candidates.length === 0) {
       if (component === "node") continue;
-      throw new UserError(`vendor-manifest.json has no ${component} artifact for ${stack}`, "Add one to stacks." + stack + " in the manifest.");
+      throw new BuildpackFault(`vendor-manifest.json has no ${component} artifact for ${stack}`, `Add one to stacks.${stack} in the manifest.`);
     }
     const range = ranges[component];
-    const byNewest = [...candidates].sort((a, b) => semver.rcompare(semver.coerce(a.version)!, semver.coerce(b.version)!));
+    const byNewest = [...candidates].sort((a, b) => semver.rcompare(versionOf(a), versionOf(b)));
     let pick = byNewest[0];
     if (range !== undefined) {
       if (!semver.validRange(range)) {
         throw new UserError(`${component.toUpperCase()}_VERSION=${JSON.stringify(range)} is not a version range`, 'Use a version such as "1.26" or a range such as "^1.24".');
       }
-      const match = byNewest.find((a) => semver.satisfies(semver.coerce(a.version)!, range));
+      const match = byNewest.find((a) => semver.satisfies(versionOf(a), range));
       if (!match) {
         throw new UserError(
           `no ${component} version satisfies ${component.toUpperCase()}_VERSION=${range} on ${stack}`,

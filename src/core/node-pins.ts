@@ -1,5 +1,5 @@
 import { VENDOR_URL_ERROR, VENDOR_URL_HINT } from "./config-vars";
-import { ARCH_NAMES, ARCH_PLATFORMS, Arch, Manifest, STACK_HINT, SUPPORTED_STACKS, archHint } from "./manifest";
+import { ARCH_NAMES, ARCH_PLATFORMS, type Arch, type Manifest, STACK_HINT, SUPPORTED_STACKS, archHint } from "./manifest";
 
 /**
  * dist/node-pins.sh: what bin/lib/find-node.sh needs before any Node runs, from the same manifest
@@ -28,5 +28,5 @@ export function nodePinsScript(manifest: Manifest): string {
       if (node) lines.push(`NODE_PIN_${stack.replace(/[^A-Za-z0-9]/g, "_")}_${arch}=${q(`${node.file} ${node.sha256} ${node.size}`)}`);
     }
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from "fs";
-import { join } from "path";
-import { UserError } from "./errors";
-import { Artifact, Manifest } from "./manifest";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { BuildpackFault } from "./errors";
+import type { Artifact, Manifest } from "./manifest";
 
 /** Where each native artifact carries its CycloneDX SBOM, relative to the unpacked artifact. */
 export const SBOM_FILE = "sbom.cdx.json";
@@ -81,16 +81,16 @@ export function checkArtifactSbom(artifact: Artifact, manifest: Manifest, dir: s
   if (!artifact.sbom) return;
   const path = join(dir, artifact.sbom);
   const hint = "The artifact and vendor-manifest.json were not built together: rebuild with `npm run vendor:build -- --update-manifest`.";
-  if (!existsSync(path)) throw new UserError(`${artifact.file} carries no ${artifact.sbom}`, hint);
+  if (!existsSync(path)) throw new BuildpackFault(`${artifact.file} carries no ${artifact.sbom}`, hint);
   let bom: CdxBom;
   try {
     bom = JSON.parse(readFileSync(path, "utf8")) as CdxBom;
     if (bom.bomFormat !== "CycloneDX" || !bom.metadata?.component || !Array.isArray(bom.components)) throw new Error("not a CycloneDX BOM");
   } catch (e) {
-    throw new UserError(`${artifact.file}: ${artifact.sbom} is unreadable (${(e as Error).message})`, hint);
+    throw new BuildpackFault(`${artifact.file}: ${artifact.sbom} is unreadable (${(e as Error).message})`, hint);
   }
   const diffs = sbomDifferences(sbomFacts(artifact, manifest), factsOfBom(bom));
-  if (diffs.length) throw new UserError(`${artifact.file}: its SBOM disagrees with vendor-manifest.json: ${diffs.join("; ")}`, hint);
+  if (diffs.length) throw new BuildpackFault(`${artifact.file}: its SBOM disagrees with vendor-manifest.json: ${diffs.join("; ")}`, hint);
 }
 
 /**
@@ -105,7 +105,7 @@ export function layerBom(layerName: string, boms: CdxBom[]): CdxBom {
   const deps = new Map<string, Set<string>>([[ref, new Set(boms.map((b) => b.metadata.component["bom-ref"]))]]);
   for (const d of boms.flatMap((b) => b.dependencies ?? [])) {
     const set = deps.get(d.ref) ?? new Set<string>();
-    d.dependsOn.forEach((x) => set.add(x));
+    for (const x of d.dependsOn) set.add(x);
     deps.set(d.ref, set);
   }
   return {

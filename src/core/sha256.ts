@@ -1,5 +1,5 @@
-import { createHash } from "crypto";
-import { createReadStream } from "fs";
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
 
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");

@@ -35,6 +35,20 @@ teardown() { mirror::stop; }
   assert_output --partial "Usage: bin/compile BUILD_DIR CACHE_DIR"
 }
 
+@test "a fault in the buildpack's own files is said as ours, not the app's, with no stack trace" {
+  local bp="$BATS_TEST_TMPDIR/bp" app="$BATS_TEST_TMPDIR/app"
+  mkdir -p "$app" "$bp"
+  cp -a "$REPO/bin" "$REPO/dist" "$REPO/runtime" "$bp/"
+  python3 -c 'import json, sys; m = json.load(sys.stdin); m["artifacts"][0]["version"] = "not-a-version"; json.dump(m, sys.stdout)' \
+    <"$REPO/vendor-manifest.json" >"$bp/vendor-manifest.json"
+  STACK=heroku-24 run "$bp/bin/compile" "$app" "$BATS_TEST_TMPDIR/cache"
+  assert_failure
+  assert_output --partial "the buildpack's own files are at fault, not your app"
+  assert_output --partial "is not a version"
+  assert_output --partial "For the buildpack's maintainers: Fix the manifest"
+  refute_output --partial "    at "
+}
+
 # on_machine ARCH CMD...: CMD with `uname -m` saying ARCH and no Node on PATH.
 on_machine() {
   local tools="$BATS_TEST_TMPDIR/tools-$1" f

@@ -1,9 +1,9 @@
-import { strict as assert } from "assert";
-import { readFileSync } from "fs";
-import { join } from "path";
+import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import { validateManifest } from "../../src/core/manifest";
-import { idsOfPatch, Ledger, ledgerProblems, modulesOfNgxModulesC, readLedger, securityTable, unreviewedModules, withSecurityTable, vulnerabilitiesOf } from "../../builds/advisories";
+import { idsOfPatch, type Ledger, ledgerProblems, modulesOfNgxModulesC, readLedger, securityTable, unreviewedModules, withSecurityTable, vulnerabilitiesOf } from "../../builds/advisories";
 
 const root = process.cwd();
 const patchDir = join(root, "builds/patches");
@@ -32,7 +32,7 @@ test("a patched entry whose patch is gone, or not applied, or whose header does 
   const problems = ledgerProblems(elsewhere, manifest(), patchDir);
   assert.ok(problems.some((p) => /which pgbouncer's build does not apply/.test(p)), problems.join("\n"));
   const m = manifest();
-  m.artifacts.filter((a) => a.name === "pgbouncer").forEach((a) => (a.patches = a.patches.filter((p) => !p.includes("6669"))));
+  for (const a of m.artifacts.filter((a) => a.name === "pgbouncer")) a.patches = a.patches.filter((p) => !p.includes("6669"));
   assert.ok(ledgerProblems(ledger(), m, patchDir).some((p) => /0004-CVE-2026-6669.*which pgbouncer's build does not apply/.test(p)));
 });
 

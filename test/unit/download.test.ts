@@ -1,13 +1,13 @@
-import { strict as assert } from "assert";
-import { createHash } from "crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "fs";
-import { createServer, Server } from "http";
-import { AddressInfo } from "net";
-import { tmpdir } from "os";
-import { join } from "path";
+import { strict as assert } from "node:assert";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fetchVerified } from "../../src/core/download";
-import { Log } from "../../src/core/log";
+import type { Log } from "../../src/core/log";
 
 // A real HTTP server that misbehaves on purpose, one behaviour per path.
 const body = Buffer.alloc(256 * 1024, 7);
@@ -22,10 +22,10 @@ before(async () => {
     hits[path] = (hits[path] ?? 0) + 1;
     const n = hits[path];
     if (path === "/ok") return void res.end(body);
-    if (path === "/404") return void ((res.statusCode = 404), res.end("no"));
-    if (path === "/503-then-ok") return void (n < 3 ? ((res.statusCode = 503), res.end("busy")) : res.end(body));
-    if (path === "/500-always") return void ((res.statusCode = 500), res.end("broken"));
-    if (path === "/redirect") return void (res.writeHead(302, { location: "/ok" }), res.end());
+    if (path === "/404") return void res.writeHead(404).end("no");
+    if (path === "/503-then-ok") return void (n < 3 ? res.writeHead(503).end("busy") : res.end(body));
+    if (path === "/500-always") return void res.writeHead(500).end("broken");
+    if (path === "/redirect") return void res.writeHead(302, { location: "/ok" }).end();
     if (path === "/wrong-bytes") return void res.end(Buffer.alloc(body.length, 8));
     if (path === "/longer") return void res.end(Buffer.concat([body, Buffer.from("x")]));
     if (path === "/reset-then-ok" || path === "/short") {

@@ -1,8 +1,8 @@
-import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
-import { existsSync, mkdirSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from "fs";
-import { tmpdir } from "os";
-import { join } from "path";
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { extractArtifact } from "../../src/core/extract";
 
@@ -27,13 +27,19 @@ test("unpacks files and keeps their modes", async () => {
 });
 
 test("refuses an entry that climbs out of the destination, writing nothing", async () => {
-  const t = tarball((d) => (writeFileSync(join(d, "evil"), "x"), ["evil"]), ["--transform", "s,^,../,"]);
+  const t = tarball((d) => {
+    writeFileSync(join(d, "evil"), "x");
+    return ["evil"];
+  }, ["--transform", "s,^,../,"]);
   const dest = join(mkdtempSync(join(tmpdir(), "dest-")), "inner");
   await assert.rejects(extractArtifact(t, dest), /path escapes/);
   assert.equal(existsSync(join(dest, "..", "evil")), false);
 });
 
 test("refuses links", async () => {
-  const t = tarball((d) => (symlinkSync("/etc/passwd", join(d, "link")), ["link"]));
+  const t = tarball((d) => {
+    symlinkSync("/etc/passwd", join(d, "link"));
+    return ["link"];
+  });
   await assert.rejects(extractArtifact(t, mkdtempSync(join(tmpdir(), "dest-"))), /SymbolicLink entries are not allowed/);
 });

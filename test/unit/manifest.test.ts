@@ -1,10 +1,10 @@
-import { strict as assert } from "assert";
-import { readFileSync } from "fs";
-import { join } from "path";
+import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
-import { Manifest, SUPPORTED_STACKS, archOf, selectArtifacts, validateManifest } from "../../src/core/manifest";
+import { type Manifest, SUPPORTED_STACKS, archOf, selectArtifacts, validateManifest } from "../../src/core/manifest";
 import { nodePinsScript } from "../../src/core/node-pins";
-import { UserError } from "../../src/core/errors";
+import type { UserError } from "../../src/core/errors";
 
 const root = join(process.cwd());
 const raw = () => JSON.parse(readFileSync(join(root, "vendor-manifest.json"), "utf8"));

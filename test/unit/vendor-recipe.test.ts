@@ -1,7 +1,7 @@
-import { strict as assert } from "assert";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "fs";
-import { tmpdir } from "os";
-import { join } from "path";
+import { strict as assert } from "node:assert";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { validateManifest } from "../../src/core/manifest";
 import { sha256Text } from "../../src/core/sha256";
