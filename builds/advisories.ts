@@ -37,7 +37,11 @@ export interface Advisory {
   /** The day the status was last checked. */
   checked: string;
   /** not-affected: why, in VEX's words (code_not_reachable when absent). */
-  justification?: "code_not_present" | "code_not_reachable" | "requires_configuration" | "protected_by_mitigating_factor";
+  justification?:
+    | "code_not_present"
+    | "code_not_reachable"
+    | "requires_configuration"
+    | "protected_by_mitigating_factor";
   /** open: whether it reaches our build is itself not yet known (VEX in_triage, not exploitable). */
   triage?: boolean;
 }
@@ -70,7 +74,10 @@ export function readLedger(buildsDir: string): Ledger {
 
 /** The date of the newest sweep: the one SECURITY.md states. */
 export function lastSweep(ledger: Ledger): string {
-  return ledger.components.map((c) => c.swept).sort().slice(-1)[0];
+  return ledger.components
+    .map((c) => c.swept)
+    .sort()
+    .slice(-1)[0];
 }
 
 const ID = /\b(?:CVE-\d{4}-\d{4,}|GHSA-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4})\b/g;
@@ -86,7 +93,8 @@ export function idsOfPatch(text: string): string[] {
 function appliedPatches(manifest: Manifest): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const l of manifest.libraries) out.set(l.name, [...l.debian.patches, ...l.patches]);
-  for (const a of manifest.artifacts) if (a.name !== "node") out.set(a.name, [...(a.debian?.patches ?? []), ...a.patches]);
+  for (const a of manifest.artifacts)
+    if (a.name !== "node") out.set(a.name, [...(a.debian?.patches ?? []), ...a.patches]);
   return out;
 }
 
@@ -100,10 +108,13 @@ export function ledgerProblems(ledger: Ledger, manifest: Manifest, patchDir: str
   const applied = appliedPatches(manifest);
   const byName = new Map(ledger.components.map((c) => [c.name, c]));
   for (const [name] of applied) {
-    const version = manifest.libraries.find((l) => l.name === name)?.version ?? manifest.artifacts.find((a) => a.name === name)?.version;
+    const version =
+      manifest.libraries.find((l) => l.name === name)?.version ??
+      manifest.artifacts.find((a) => a.name === name)?.version;
     const c = byName.get(name);
     if (!c) out.push(`${name} ${version} is built but has no entry in the ledger: sweep its advisories`);
-    else if (c.version !== version) out.push(`${name}: the ledger was swept for ${c.version}, the manifest builds ${version}: sweep again`);
+    else if (c.version !== version)
+      out.push(`${name}: the ledger was swept for ${c.version}, the manifest builds ${version}: sweep again`);
   }
   for (const c of ledger.components) {
     if (!applied.has(c.name)) out.push(`${c.name}: in the ledger but not built`);
@@ -120,11 +131,13 @@ export function ledgerProblems(ledger: Ledger, manifest: Manifest, patchDir: str
         if (!a.patches?.length) out.push(`${label}: patched, but by no named patch`);
         for (const p of a.patches ?? []) {
           if (!existsSync(join(patchDir, p))) out.push(`${label}: patched by ${p}, which does not exist`);
-          else if (!(applied.get(c.name) ?? []).includes(p)) out.push(`${label}: patched by ${p}, which ${c.name}'s build does not apply`);
+          else if (!(applied.get(c.name) ?? []).includes(p))
+            out.push(`${label}: patched by ${p}, which ${c.name}'s build does not apply`);
           else {
             // The SBOM's pedigree says what each patch resolves from its header: it must name the id.
             const named = idsOfPatch(readFileSync(join(patchDir, p), "utf8"));
-            for (const id of a.ids) if (!named.includes(id)) out.push(`${label}: patched by ${p}, whose header does not name ${id}`);
+            for (const id of a.ids)
+              if (!named.includes(id)) out.push(`${label}: patched by ${p}, whose header does not name ${id}`);
           }
         }
       }
@@ -136,7 +149,8 @@ export function ledgerProblems(ledger: Ledger, manifest: Manifest, patchDir: str
     for (const id of idsOfPatch(readFileSync(file, "utf8"))) {
       const entry = ledger.components.flatMap((c) => c.advisories).find((a) => a.ids.includes(id));
       if (!entry) out.push(`${rel} names ${id}, which the ledger lacks`);
-      else if (!(entry.patches ?? []).includes(rel)) out.push(`${rel} names ${id}, but the ledger does not say it is patched by it`);
+      else if (!(entry.patches ?? []).includes(rel))
+        out.push(`${rel} names ${id}, but the ledger does not say it is patched by it`);
     }
   }
   return out;
@@ -153,7 +167,8 @@ export function modulesOfNgxModulesC(text: string): string[] {
   const names = /ngx_module_names\[\] = \{([^}]*)\}/.exec(text)?.[1] ?? "";
   const modules = [...names.matchAll(/"([a-z0-9_]+)"/g)].map((m) => m[1]);
   // An empty list would pass the review check silently.
-  if (!modules.includes("ngx_core_module")) throw new Error("objs/ngx_modules.c: no module names found (its format changed?)");
+  if (!modules.includes("ngx_core_module"))
+    throw new Error("objs/ngx_modules.c: no module names found (its format changed?)");
   return modules;
 }
 
@@ -170,13 +185,22 @@ function cell(s: string): string {
 
 /** The README's security table: one row per advisory, components in the ledger's order. */
 export function securityTable(ledger: Ledger): string {
-  const rows = ["| component | advisory | what | fixed upstream in | status | evidence |", "| --- | --- | --- | --- | --- | --- |"];
+  const rows = [
+    "| component | advisory | what | fixed upstream in | status | evidence |",
+    "| --- | --- | --- | --- | --- | --- |",
+  ];
   for (const c of ledger.components) {
     for (const a of c.advisories) {
-      const status = a.status === "patched" ? `patched (${(a.patches ?? []).map((p) => `\`${p}\``).join(", ")})` : `${STATUS_WORDS[a.status]}: ${a.why}`;
-      rows.push(`| ${c.name} ${c.version} | ${a.ids.join(", ") || `none (${a.ref})`} | ${cell(a.what)} | ${cell(a.fixedIn)} | ${cell(status)} | ${cell(a.evidence)} (${a.checked}) |`);
+      const status =
+        a.status === "patched"
+          ? `patched (${(a.patches ?? []).map((p) => `\`${p}\``).join(", ")})`
+          : `${STATUS_WORDS[a.status]}: ${a.why}`;
+      rows.push(
+        `| ${c.name} ${c.version} | ${a.ids.join(", ") || `none (${a.ref})`} | ${cell(a.what)} | ${cell(a.fixedIn)} | ${cell(status)} | ${cell(a.evidence)} (${a.checked}) |`,
+      );
     }
-    if (!c.advisories.length) rows.push(`| ${c.name} ${c.version} | none known | | | | swept through ${c.reviewedThrough} (${c.swept}) |`);
+    if (!c.advisories.length)
+      rows.push(`| ${c.name} ${c.version} | none known | | | | swept through ${c.reviewedThrough} (${c.swept}) |`);
   }
   const swept = ledger.components.map((c) => `${c.name} through ${c.reviewedThrough}`).join(", ");
   return `${rows.join("\n")}\n\nLast sweep: ${lastSweep(ledger)} (${swept}).`;
@@ -202,7 +226,9 @@ export interface CdxVulnerability {
 }
 
 function sourceOf(id: string): CdxVulnerability["source"] {
-  return id.startsWith("GHSA-") ? { name: "GitHub", url: `https://github.com/advisories/${id}` } : { name: "NVD", url: `https://nvd.nist.gov/vuln/detail/${id}` };
+  return id.startsWith("GHSA-")
+    ? { name: "GitHub", url: `https://github.com/advisories/${id}` }
+    : { name: "NVD", url: `https://nvd.nist.gov/vuln/detail/${id}` };
 }
 
 function analysisOf(a: Advisory): CdxVulnerability["analysis"] {
@@ -212,9 +238,15 @@ function analysisOf(a: Advisory): CdxVulnerability["analysis"] {
     case "not-compiled":
       return { state: "not_affected", justification: "code_not_present", detail: `${a.why} ${a.evidence}` };
     case "not-affected":
-      return { state: "not_affected", justification: a.justification ?? "code_not_reachable", detail: `${a.why} ${a.evidence}` };
+      return {
+        state: "not_affected",
+        justification: a.justification ?? "code_not_reachable",
+        detail: `${a.why} ${a.evidence}`,
+      };
     case "open":
-      return a.triage ? { state: "in_triage", detail: `${a.why} ${a.evidence}` } : { state: "exploitable", response: ["update"], detail: `${a.why} ${a.evidence}` };
+      return a.triage
+        ? { state: "in_triage", detail: `${a.why} ${a.evidence}` }
+        : { state: "exploitable", response: ["update"], detail: `${a.why} ${a.evidence}` };
   }
 }
 

@@ -7,18 +7,29 @@
  * into them, so tests and CI build once per machine.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { ARCH_PLATFORMS, type DebianPin, type Manifest, validateManifest } from "../src/core/manifest";
-import { sha256File, sha256Text } from "../src/core/sha256";
 import { BuildpackFault, UserError } from "../src/core/errors";
 import { consoleLog, humanBytes } from "../src/core/log";
-import { buildInputsKey, checkPatchLists, checkSourceSha256, libraryEnvName } from "./recipe";
-import { artifactSbom } from "./sbom";
+import { ARCH_PLATFORMS, type DebianPin, type Manifest, validateManifest } from "../src/core/manifest";
+import { checkArtifactSbom, SBOM_FILE } from "../src/core/sbom";
+import { sha256File, sha256Text } from "../src/core/sha256";
 import { type Ledger, ledgerProblems, modulesOfNgxModulesC, readLedger, unreviewedModules } from "./advisories";
 import { runEntry } from "./entry";
-import { checkArtifactSbom, SBOM_FILE } from "../src/core/sbom";
+import { buildInputsKey, checkPatchLists, checkSourceSha256, libraryEnvName } from "./recipe";
+import { artifactSbom } from "./sbom";
 
 // Run through support/run-ts.mjs from a temporary bundle, so find the checkout from the cwd.
 function findRoot(dir: string): string {
@@ -60,7 +71,9 @@ function fetchOrig(pin: DebianPin, sha256: string, dir: string): string {
   // Any revision that ships the same orig tarball will do: the patches we apply are in the repo.
   const upstream = pin.version.replace(/^\d+:/, "").replace(/-[^-]+$/, "");
   const listed = spawnSync("apt-cache", ["showsrc", pin.package], { encoding: "utf8" }).stdout ?? "";
-  const versions = [...listed.matchAll(/^Version: (.+)$/gm)].map((m) => m[1]).filter((v) => v.replace(/^\d+:/, "").replace(/-[^-]+$/, "") === upstream);
+  const versions = [...listed.matchAll(/^Version: (.+)$/gm)]
+    .map((m) => m[1])
+    .filter((v) => v.replace(/^\d+:/, "").replace(/-[^-]+$/, "") === upstream);
   for (const v of [pin.version, ...new Set(versions)]) {
     spawnSync("apt-get", ["source", "--download-only", "-qq", `${pin.package}=${v}`], { cwd: dir, stdio: "ignore" });
     if (existsSync(path)) break;
@@ -77,7 +90,9 @@ function fetchOrig(pin: DebianPin, sha256: string, dir: string): string {
 
 /** Fetches an npm package tarball (`npm:<spec>`) and checks its sha256. */
 function fetchNpm(spec: string, sha256: string, dir: string, pinned: boolean): string {
-  const out = execFileSync("npm", ["pack", spec, "--pack-destination", dir, "--json", "--silent"], { encoding: "utf8" });
+  const out = execFileSync("npm", ["pack", spec, "--pack-destination", dir, "--json", "--silent"], {
+    encoding: "utf8",
+  });
   const [info] = JSON.parse(out) as { filename: string }[];
   const path = join(dir, info.filename);
   if (pinned) checkSourceSha256(path, sha256);
@@ -85,8 +100,15 @@ function fetchNpm(spec: string, sha256: string, dir: string, pinned: boolean): s
 }
 
 function runScript(script: string, args: string[], env: Record<string, string>): void {
-  const r = spawnSync("bash", [join(VENDOR_DIR, script), ...args], { stdio: "inherit", env: { ...process.env, ...env } });
-  if (r.status !== 0) throw new BuildpackFault(`${script} failed (exit ${r.status ?? r.signal})`, `The lines above say where; build logs are under ${BUILD_ROOT}/logs.`);
+  const r = spawnSync("bash", [join(VENDOR_DIR, script), ...args], {
+    stdio: "inherit",
+    env: { ...process.env, ...env },
+  });
+  if (r.status !== 0)
+    throw new BuildpackFault(
+      `${script} failed (exit ${r.status ?? r.signal})`,
+      `The lines above say where; build logs are under ${BUILD_ROOT}/logs.`,
+    );
 }
 
 // PCRE2 entry points whose 10.47-10.48 security fixes we do not carry (README, security table):
@@ -100,19 +122,33 @@ interface PlatformTools {
 }
 const PLATFORM_TOOLS: Record<string, PlatformTools> = {
   [ARCH_PLATFORMS.amd64]: { run: (b, a) => ({ cmd: b, args: a }), nm: "nm" },
-  [ARCH_PLATFORMS.arm64]: { run: (b, a) => ({ cmd: "qemu-aarch64-static", args: [b, ...a] }), nm: "aarch64-linux-gnu-nm" },
+  [ARCH_PLATFORMS.arm64]: {
+    run: (b, a) => ({ cmd: "qemu-aarch64-static", args: [b, ...a] }),
+    nm: "aarch64-linux-gnu-nm",
+  },
 };
 
 function platformTools(platform: string): PlatformTools {
   const t = PLATFORM_TOOLS[platform];
-  if (!t) throw new BuildpackFault(`vendor-manifest.json: unknown platform ${platform}`, `Platforms: ${Object.keys(PLATFORM_TOOLS).join(", ")}.`);
+  if (!t)
+    throw new BuildpackFault(
+      `vendor-manifest.json: unknown platform ${platform}`,
+      `Platforms: ${Object.keys(PLATFORM_TOOLS).join(", ")}.`,
+    );
   return t;
 }
 
 function checkPcre2EntryPoints(tools: PlatformTools): void {
-  const symbols = execFileSync(tools.nm, ["--defined-only", join(BUILD_ROOT, "src/nginx/objs/nginx")], { encoding: "utf8", maxBuffer: 64 << 20 });
+  const symbols = execFileSync(tools.nm, ["--defined-only", join(BUILD_ROOT, "src/nginx/objs/nginx")], {
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+  });
   const linked = PCRE2_UNFIXED.filter((f) => new RegExp(`\\b${f}(_8)?$`, "m").test(symbols));
-  if (linked.length) throw new BuildpackFault(`nginx links ${linked.join(", ")}, whose PCRE2 security fixes we do not carry`, "Backport those fixes (README, security table) before using them.");
+  if (linked.length)
+    throw new BuildpackFault(
+      `nginx links ${linked.join(", ")}, whose PCRE2 security fixes we do not carry`,
+      "Backport those fixes (README, security table) before using them.",
+    );
   log.detail(`nginx links none of ${PCRE2_UNFIXED.join(", ")}`);
 }
 
@@ -130,12 +166,23 @@ const MUSL_ALLOCATOR_SYMBOLS = ["__malloc_context", "__libc_malloc_impl", "__sim
  */
 function checkOneAllocator(tools: PlatformTools): void {
   for (const rel of MIMALLOC_LINKED) {
-    const symbols = execFileSync(tools.nm, ["--defined-only", join(BUILD_ROOT, rel)], { encoding: "utf8", maxBuffer: 64 << 20 });
+    const symbols = execFileSync(tools.nm, ["--defined-only", join(BUILD_ROOT, rel)], {
+      encoding: "utf8",
+      maxBuffer: 64 << 20,
+    });
     const address = (name: string) => new RegExp(`^(\\S+) \\S ${name}$`, "m").exec(symbols)?.[1];
     const name = rel.split("/").pop();
-    if (!address("mi_malloc") || address("malloc") !== address("mi_malloc")) throw new BuildpackFault(`${name}: malloc is not mimalloc's`, "See MIMALLOC_O in builds/build-static.sh: the object must be on the link line.");
+    if (!address("mi_malloc") || address("malloc") !== address("mi_malloc"))
+      throw new BuildpackFault(
+        `${name}: malloc is not mimalloc's`,
+        "See MIMALLOC_O in builds/build-static.sh: the object must be on the link line.",
+      );
     const musl = MUSL_ALLOCATOR_SYMBOLS.filter((symbol) => address(symbol));
-    if (musl.length) throw new BuildpackFault(`${name} links musl's malloc beside mimalloc (${musl.join(", ")})`, "Some allocation entry point is not overridden: find which with `nm` and override it (builds/patches/ours/mimalloc).");
+    if (musl.length)
+      throw new BuildpackFault(
+        `${name} links musl's malloc beside mimalloc (${musl.join(", ")})`,
+        "Some allocation entry point is not overridden: find which with `nm` and override it (builds/patches/ours/mimalloc).",
+      );
   }
   log.detail("nginx, pgbouncer and stunnel allocate with mimalloc alone");
 }
@@ -150,11 +197,16 @@ function writeSboms(manifest: Manifest, ledger: Ledger, natives: Manifest["artif
       const nginxV = tools.run(join(staged, "bin/nginx"), ["-V"]);
       const v = spawnSync(nginxV.cmd, nginxV.args, { encoding: "utf8" });
       const args = /^configure arguments: (.*)$/m.exec(v.stderr)?.[1];
-      if (!args) throw new BuildpackFault("nginx -V printed no configure arguments", `See ${BUILD_ROOT}/logs/nginx.log.`);
+      if (!args)
+        throw new BuildpackFault("nginx -V printed no configure arguments", `See ${BUILD_ROOT}/logs/nginx.log.`);
       properties.push({ name: "nginx:configure-arguments", value: args });
       const modules = modulesOfNgxModulesC(readFileSync(join(BUILD_ROOT, "src/nginx/objs/ngx_modules.c"), "utf8"));
       const unreviewed = unreviewedModules(ledger, modules);
-      if (unreviewed.length) throw new BuildpackFault(`nginx compiles ${unreviewed.join(", ")}, whose advisories builds/advisories.json has never reviewed`, "Sweep their advisories, then add them to the nginx entry's modules.");
+      if (unreviewed.length)
+        throw new BuildpackFault(
+          `nginx compiles ${unreviewed.join(", ")}, whose advisories builds/advisories.json has never reviewed`,
+          "Sweep their advisories, then add them to the nginx entry's modules.",
+        );
       properties.push({ name: "nginx:modules", value: modules.join(" ") });
     }
     const bom = artifactSbom(a, manifest, join(VENDOR_DIR, "patches"), ledger, properties);
@@ -204,7 +256,12 @@ function build(manifest: Manifest, ledger: Ledger, outDir: string, updating: boo
     runScript("build-static.sh", [], { ...env, PLATFORM: platform });
     checkPcre2EntryPoints(tools);
     checkOneAllocator(tools);
-    writeSboms(manifest, ledger, natives.filter((a) => a.platform === platform), tools);
+    writeSboms(
+      manifest,
+      ledger,
+      natives.filter((a) => a.platform === platform),
+      tools,
+    );
     runScript("build-static.sh", ["package"], { ...env, PLATFORM: platform });
   }
   for (const a of manifest.artifacts.filter((x) => x.name === "node")) {
@@ -222,7 +279,11 @@ async function main(): Promise<void> {
   checkPatchLists(manifest, VENDOR_DIR);
   const ledger = readLedger(VENDOR_DIR);
   const drift = ledgerProblems(ledger, manifest, join(VENDOR_DIR, "patches"));
-  if (drift.length) throw new BuildpackFault(`builds/advisories.json and the build disagree:\n${drift.join("\n")}`, "Bring the ledger up to date (builds/README.md, \"The advisory ledger\").");
+  if (drift.length)
+    throw new BuildpackFault(
+      `builds/advisories.json and the build disagree:\n${drift.join("\n")}`,
+      'Bring the ledger up to date (builds/README.md, "The advisory ledger").',
+    );
   const key = buildInputsKey(manifest, VENDOR_DIR);
   const cacheDir = join(CACHE_ROOT, "vendor", key);
   const cached = opts.useCache && manifest.artifacts.every((a) => existsSync(join(cacheDir, a.file)));
@@ -249,7 +310,8 @@ async function main(): Promise<void> {
       a.sbom = SBOM_FILE;
       checkBuiltSbom(a, manifest, from);
     }
-    if (sha256 !== a.sha256 || size !== a.size) mismatches.push(`${a.file}: built ${sha256} (${size} bytes), manifest pins ${a.sha256} (${a.size} bytes)`);
+    if (sha256 !== a.sha256 || size !== a.size)
+      mismatches.push(`${a.file}: built ${sha256} (${size} bytes), manifest pins ${a.sha256} (${a.size} bytes)`);
     a.sha256 = sha256;
     a.size = size;
   }

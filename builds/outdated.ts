@@ -11,9 +11,9 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { request } from "undici";
-import { type DebianPin, validateManifest } from "../src/core/manifest";
 import { UserError } from "../src/core/errors";
 import { consoleLog } from "../src/core/log";
+import { type DebianPin, validateManifest } from "../src/core/manifest";
 import { readLedger } from "./advisories";
 import { runEntry } from "./entry";
 
@@ -62,18 +62,30 @@ async function availability(pkg: string, revision: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  if (process.argv.length > 2) throw new UserError(`unknown argument ${process.argv[2]}`, "usage: npm run vendor:outdated");
+  if (process.argv.length > 2)
+    throw new UserError(`unknown argument ${process.argv[2]}`, "usage: npm run vendor:outdated");
   const manifest = validateManifest(JSON.parse(readFileSync(join(root, "vendor-manifest.json"), "utf8")));
   const ledger = readLedger(join(root, "builds"));
   const pinned = new Map<string, Pinned>();
   for (const l of manifest.libraries) pinned.set(l.name, l);
-  for (const a of manifest.artifacts) if (a.debian && !pinned.has(a.name)) pinned.set(a.name, { name: a.name, version: a.version, debian: a.debian });
-  if (!listedRevisions("pgbouncer").length) throw new UserError("apt-cache finds no source packages", "Run builds/setup-build-host.sh as root (deb-src entries), then apt-get update.");
+  for (const a of manifest.artifacts)
+    if (a.debian && !pinned.has(a.name)) pinned.set(a.name, { name: a.name, version: a.version, debian: a.debian });
+  if (!listedRevisions("pgbouncer").length)
+    throw new UserError(
+      "apt-cache finds no source packages",
+      "Run builds/setup-build-host.sh as root (deb-src entries), then apt-get update.",
+    );
   for (const p of pinned.values()) {
     const swept = ledger.components.find((c) => c.name === p.name);
     log.step(`${p.name} ${p.version}: Debian ${p.debian.package} ${p.debian.version} pinned`);
-    log.detail(swept ? `upstream: advisories swept through ${swept.reviewedThrough} on ${swept.swept} (builds/advisories.json)` : "upstream: never swept (builds/advisories.json has no entry)");
-    const revisions = listedRevisions(p.debian.package).filter((v) => v === p.debian.version || debianNewer(v, p.debian.version));
+    log.detail(
+      swept
+        ? `upstream: advisories swept through ${swept.reviewedThrough} on ${swept.swept} (builds/advisories.json)`
+        : "upstream: never swept (builds/advisories.json has no entry)",
+    );
+    const revisions = listedRevisions(p.debian.package).filter(
+      (v) => v === p.debian.version || debianNewer(v, p.debian.version),
+    );
     if (!revisions.some((v) => v !== p.debian.version)) log.detail("Debian: nothing newer listed");
     for (const v of revisions.sort((a, b) => (debianNewer(a, b) ? 1 : -1))) {
       log.detail(`Debian ${v}${v === p.debian.version ? " (pinned)" : ""}: ${await availability(p.debian.package, v)}`);

@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { basename } from "node:path";
+import { basename, join, relative } from "node:path";
 import { BuildpackFault } from "../src/core/errors";
-import { join, relative } from "node:path";
 import type { Manifest } from "../src/core/manifest";
 import { sha256Text } from "../src/core/sha256";
 
@@ -52,7 +51,8 @@ export function seriesOf(vendorDir: string, dir: string): string[] {
 export function checkPatchLists(manifest: Manifest, vendorDir: string): void {
   const problems: string[] = [];
   const compare = (what: string, listed: string[], applied: string[]) => {
-    if (JSON.stringify(listed) !== JSON.stringify(applied)) problems.push(`${what}: manifest lists [${listed.join(", ")}], the build applies [${applied.join(", ")}]`);
+    if (JSON.stringify(listed) !== JSON.stringify(applied))
+      problems.push(`${what}: manifest lists [${listed.join(", ")}], the build applies [${applied.join(", ")}]`);
   };
   for (const lib of manifest.libraries) {
     compare(`${lib.name} (debian)`, lib.debian.patches, seriesOf(vendorDir, `debian/${lib.debian.package}`));
@@ -62,7 +62,11 @@ export function checkPatchLists(manifest: Manifest, vendorDir: string): void {
     if (a.debian) compare(`${a.name} (debian)`, a.debian.patches, seriesOf(vendorDir, `debian/${a.debian.package}`));
     compare(`${a.name} (ours)`, a.patches, a.name === "node" ? [] : seriesOf(vendorDir, `ours/${a.name}`));
   }
-  if (problems.length) throw new BuildpackFault(`vendor-manifest.json does not match the patch series:\n${problems.join("\n")}`, "Update the manifest's patch lists or the series files.");
+  if (problems.length)
+    throw new BuildpackFault(
+      `vendor-manifest.json does not match the patch series:\n${problems.join("\n")}`,
+      "Update the manifest's patch lists or the series files.",
+    );
 }
 
 /** Refuses (and deletes) a source whose sha256 is not the pinned one. */
@@ -70,6 +74,8 @@ export function checkSourceSha256(path: string, expected: string): void {
   const actual = sha256Text(readFileSync(path));
   if (actual !== expected) {
     rmSync(path, { force: true });
-    throw new BuildpackFault(`${basename(path)} has sha256 ${actual}, but vendor-manifest.json pins ${expected}: refusing to build from it`);
+    throw new BuildpackFault(
+      `${basename(path)} has sha256 ${actual}, but vendor-manifest.json pins ${expected}: refusing to build from it`,
+    );
   }
 }

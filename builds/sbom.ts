@@ -26,7 +26,9 @@ function component(
     name,
     version,
     purl: `pkg:generic/${name}@${encodeURIComponent(version)}?download_url=${encodeURIComponent(source.url)}`,
-    externalReferences: [{ type: "source-distribution", url: source.url, hashes: [{ alg: "SHA-256", content: source.sha256 }] }],
+    externalReferences: [
+      { type: "source-distribution", url: source.url, hashes: [{ alg: "SHA-256", content: source.sha256 }] },
+    ],
   };
   if (patches.length) {
     c.pedigree = {
@@ -47,11 +49,26 @@ function component(
  * The SBOM of one native artifact. `properties` carries build facts read off the built binary
  * (nginx's configure arguments), so that a test can hold the binary and its SBOM to each other.
  */
-export function artifactSbom(artifact: Artifact, manifest: Manifest, patchDir: string, ledger: Ledger, properties: { name: string; value: string }[]): CdxBom {
+export function artifactSbom(
+  artifact: Artifact,
+  manifest: Manifest,
+  patchDir: string,
+  ledger: Ledger,
+  properties: { name: string; value: string }[],
+): CdxBom {
   const libs = artifact.linked.map((n) => manifest.libraries.find((l) => l.name === n) as Library);
-  const main = component("application", artifact.name, artifact.version, artifact.source, [...(artifact.debian?.patches ?? []), ...artifact.patches], patchDir);
+  const main = component(
+    "application",
+    artifact.name,
+    artifact.version,
+    artifact.source,
+    [...(artifact.debian?.patches ?? []), ...artifact.patches],
+    patchDir,
+  );
   if (properties.length) main.properties = properties;
-  const components = libs.map((l) => component("library", l.name, l.version, l.source, [...l.debian.patches, ...l.patches], patchDir));
+  const components = libs.map((l) =>
+    component("library", l.name, l.version, l.source, [...l.debian.patches, ...l.patches], patchDir),
+  );
   const vulnerabilities = vulnerabilitiesOf(
     ledger,
     [main, ...components].map((c) => ({ name: c.name, ref: c["bom-ref"] })),
@@ -66,7 +83,10 @@ export function artifactSbom(artifact: Artifact, manifest: Manifest, patchDir: s
       component: main,
     },
     components,
-    dependencies: [{ ref: main["bom-ref"], dependsOn: components.map((c) => c["bom-ref"]) }, ...components.map((c) => ({ ref: c["bom-ref"], dependsOn: [] }))],
+    dependencies: [
+      { ref: main["bom-ref"], dependsOn: components.map((c) => c["bom-ref"]) },
+      ...components.map((c) => ({ ref: c["bom-ref"], dependsOn: [] })),
+    ],
     vulnerabilities,
   };
   // A serial number is required to be unique per BOM; derived from the content it stays reproducible.

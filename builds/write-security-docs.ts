@@ -16,4 +16,7 @@ if (readme === null) {
 }
 writeFileSync(readmePath, readme);
 const securityPath = join(root, "SECURITY.md");
-writeFileSync(securityPath, readFileSync(securityPath, "utf8").replace(/Last sweep: \d{4}-\d{2}-\d{2}/, `Last sweep: ${lastSweep(ledger)}`));
+writeFileSync(
+  securityPath,
+  readFileSync(securityPath, "utf8").replace(/Last sweep: \d{4}-\d{2}-\d{2}/, `Last sweep: ${lastSweep(ledger)}`),
+);

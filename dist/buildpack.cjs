@@ -25679,12 +25679,20 @@ function isBuildpackFault(e) {
 }
 
 // src/core/config-vars.ts
-var BUILD_CONFIG_VARS = ["BUILDPACK_VENDOR_URL", "NGINX_VERSION", "PGBOUNCER_VERSION", "STUNNEL_VERSION"];
+var BUILD_CONFIG_VARS = [
+  "BUILDPACK_VENDOR_URL",
+  "NGINX_VERSION",
+  "PGBOUNCER_VERSION",
+  "STUNNEL_VERSION"
+];
 function readConfigVars(envDir) {
   const config = {};
   if (envDir === void 0 || envDir === "") return config;
   if (!(0, import_node_fs.existsSync)(envDir) || !(0, import_node_fs.statSync)(envDir).isDirectory()) {
-    throw new UserError(`ENV_DIR ${envDir} is not a directory`, "bin/compile takes BUILD_DIR CACHE_DIR ENV_DIR; pass an existing directory (it may be empty).");
+    throw new UserError(
+      `ENV_DIR ${envDir} is not a directory`,
+      "bin/compile takes BUILD_DIR CACHE_DIR ENV_DIR; pass an existing directory (it may be empty)."
+    );
   }
   for (const name of BUILD_CONFIG_VARS) {
     const file = (0, import_node_path.join)(envDir, name);
@@ -25719,90 +25727,10 @@ var import_node_path6 = require("node:path");
 // src/core/install.ts
 var import_node_path4 = require("node:path");
 
-// src/core/sbom.ts
-var import_node_fs2 = require("node:fs");
-var import_node_path2 = require("node:path");
-function sbomFacts(artifact, manifest) {
-  var _a;
-  const libraries = artifact.linked.map((name) => {
-    const lib = manifest.libraries.find((l) => l.name === name);
-    return `${name}@${(lib == null ? void 0 : lib.version) ?? "?"}`;
-  });
-  const patches = { [artifact.name]: [...((_a = artifact.debian) == null ? void 0 : _a.patches) ?? [], ...artifact.patches] };
-  for (const name of artifact.linked) {
-    const lib = manifest.libraries.find((l) => l.name === name);
-    patches[name] = lib ? [...lib.debian.patches, ...lib.patches] : [];
-  }
-  return { component: `${artifact.name}@${artifact.version}`, libraries: libraries.sort(), patches };
-}
-function factsOfBom(bom) {
-  const id = (c) => `${c.name}@${c.version}`;
-  const patchesOf = (c) => {
-    var _a;
-    return (((_a = c.pedigree) == null ? void 0 : _a.patches) ?? []).map((p) => p.diff.url);
-  };
-  const patches = { [bom.metadata.component.name]: patchesOf(bom.metadata.component) };
-  for (const c of bom.components) patches[c.name] = patchesOf(c);
-  return { component: id(bom.metadata.component), libraries: bom.components.map(id).sort(), patches };
-}
-function sbomDifferences(expected, actual) {
-  const out = [];
-  if (expected.component !== actual.component) out.push(`it describes ${actual.component}, the manifest pins ${expected.component}`);
-  const missing = expected.libraries.filter((l) => !actual.libraries.includes(l));
-  const extra = actual.libraries.filter((l) => !expected.libraries.includes(l));
-  if (missing.length) out.push(`it lacks ${missing.join(", ")}`);
-  if (extra.length) out.push(`it lists ${extra.join(", ")}, which the manifest does not link`);
-  for (const [name, list] of Object.entries(expected.patches)) {
-    const got = actual.patches[name];
-    if (got && JSON.stringify(got) !== JSON.stringify(list)) out.push(`${name}'s patches are [${got.join(", ")}], the manifest's [${list.join(", ")}]`);
-  }
-  return out;
-}
-function checkArtifactSbom(artifact, manifest, dir) {
-  var _a;
-  if (!artifact.sbom) return;
-  const path = (0, import_node_path2.join)(dir, artifact.sbom);
-  const hint = "The artifact and vendor-manifest.json were not built together: rebuild with `npm run vendor:build -- --update-manifest`.";
-  if (!(0, import_node_fs2.existsSync)(path)) throw new BuildpackFault(`${artifact.file} carries no ${artifact.sbom}`, hint);
-  let bom;
-  try {
-    bom = JSON.parse((0, import_node_fs2.readFileSync)(path, "utf8"));
-    if (bom.bomFormat !== "CycloneDX" || !((_a = bom.metadata) == null ? void 0 : _a.component) || !Array.isArray(bom.components)) throw new Error("not a CycloneDX BOM");
-  } catch (e) {
-    throw new BuildpackFault(`${artifact.file}: ${artifact.sbom} is unreadable (${e.message})`, hint);
-  }
-  const diffs = sbomDifferences(sbomFacts(artifact, manifest), factsOfBom(bom));
-  if (diffs.length) throw new BuildpackFault(`${artifact.file}: its SBOM disagrees with vendor-manifest.json: ${diffs.join("; ")}`, hint);
-}
-function layerBom(layerName, boms) {
-  var _a;
-  const byRef = /* @__PURE__ */ new Map();
-  for (const b of boms) for (const c of [b.metadata.component, ...b.components]) byRef.set(c["bom-ref"], c);
-  const ref = layerName;
-  const deps = /* @__PURE__ */ new Map([[ref, new Set(boms.map((b) => b.metadata.component["bom-ref"]))]]);
-  for (const d of boms.flatMap((b) => b.dependencies ?? [])) {
-    const set = deps.get(d.ref) ?? /* @__PURE__ */ new Set();
-    for (const x2 of d.dependsOn) set.add(x2);
-    deps.set(d.ref, set);
-  }
-  return {
-    bomFormat: "CycloneDX",
-    specVersion: "1.5",
-    version: 1,
-    metadata: { timestamp: (_a = boms[0]) == null ? void 0 : _a.metadata.timestamp, component: { type: "application", "bom-ref": ref, name: layerName, version: "layer" } },
-    components: [...byRef.values()],
-    dependencies: [...deps].map(([r, on]) => ({ ref: r, dependsOn: [...on] })),
-    vulnerabilities: boms.flatMap((b) => b.vulnerabilities ?? [])
-  };
-}
-function readArtifactSbom(artifact, dir) {
-  return artifact.sbom ? JSON.parse((0, import_node_fs2.readFileSync)((0, import_node_path2.join)(dir, artifact.sbom), "utf8")) : null;
-}
-
 // src/core/download.ts
 var import_node_crypto2 = require("node:crypto");
-var import_node_fs4 = require("node:fs");
-var import_node_path3 = require("node:path");
+var import_node_fs3 = require("node:fs");
+var import_node_path2 = require("node:path");
 
 // src/core/log.ts
 function consoleLog(out = process.stdout, err = process.stderr) {
@@ -25832,10 +25760,10 @@ function elapsed(startMs) {
 
 // src/core/sha256.ts
 var import_node_crypto = require("node:crypto");
-var import_node_fs3 = require("node:fs");
+var import_node_fs2 = require("node:fs");
 async function sha256File(path) {
   const hash = (0, import_node_crypto.createHash)("sha256");
-  for await (const chunk of (0, import_node_fs3.createReadStream)(path)) hash.update(chunk);
+  for await (const chunk of (0, import_node_fs2.createReadStream)(path)) hash.update(chunk);
   return hash.digest("hex");
 }
 
@@ -25872,14 +25800,15 @@ async function attempt(target, tmp, opts) {
     throw new AttemptError(`HTTP ${res.statusCode}`, retry);
   }
   const hash = (0, import_node_crypto2.createHash)("sha256");
-  const out = (0, import_node_fs4.createWriteStream)(tmp);
+  const out = (0, import_node_fs3.createWriteStream)(tmp);
   let received = 0;
   let nextReport = opts.progressAbove > 0 && target.size > opts.progressAbove ? 0.25 : Infinity;
   try {
     for await (const chunk of res.body) {
       const buf = chunk;
       received += buf.length;
-      if (received > target.size) throw new AttemptError(`the server sent more than the expected ${target.size} bytes`, false);
+      if (received > target.size)
+        throw new AttemptError(`the server sent more than the expected ${target.size} bytes`, false);
       hash.update(buf);
       if (!out.write(buf)) await new Promise((r) => out.once("drain", () => r()));
       if (received / target.size >= nextReport) {
@@ -25894,19 +25823,20 @@ async function attempt(target, tmp, opts) {
     throw new AttemptError(`transfer failed after ${received} bytes (${err.code ?? err.name})`, true);
   }
   await new Promise((resolve, reject) => out.end((err) => err ? reject(err) : resolve()));
-  if (received !== target.size) throw new AttemptError(`transfer ended after ${received} of ${target.size} bytes`, true);
+  if (received !== target.size)
+    throw new AttemptError(`transfer ended after ${received} of ${target.size} bytes`, true);
   const actual = hash.digest("hex");
   if (actual !== target.sha256) throw new AttemptError(`sha256 is ${actual}, expected ${target.sha256}`, false);
 }
 var sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function fetchVerified(target, options) {
   const opts = { attempts: 4, stallMs: 3e4, backoffMs: 1e3, progressAbove: 10 * 1024 * 1024, ...options };
-  (0, import_node_fs4.mkdirSync)(opts.cacheDir, { recursive: true });
-  const path = (0, import_node_path3.join)(opts.cacheDir, target.file);
-  if ((0, import_node_fs4.existsSync)(path)) {
+  (0, import_node_fs3.mkdirSync)(opts.cacheDir, { recursive: true });
+  const path = (0, import_node_path2.join)(opts.cacheDir, target.file);
+  if ((0, import_node_fs3.existsSync)(path)) {
     if (await sha256File(path) === target.sha256) return { path, downloaded: false };
     opts.log.warn(`cached ${target.file} does not match its sha256: replacing it`);
-    (0, import_node_fs4.rmSync)(path, { force: true });
+    (0, import_node_fs3.rmSync)(path, { force: true });
   }
   const tmp = `${path}.part-${process.pid}-${(0, import_node_crypto2.randomBytes)(6).toString("hex")}`;
   let last = "";
@@ -25914,20 +25844,22 @@ async function fetchVerified(target, options) {
     for (let i = 1; i <= opts.attempts; i++) {
       try {
         await attempt(target, tmp, opts);
-        (0, import_node_fs4.renameSync)(tmp, path);
+        (0, import_node_fs3.renameSync)(tmp, path);
         return { path, downloaded: true };
       } catch (e) {
-        (0, import_node_fs4.rmSync)(tmp, { force: true });
+        (0, import_node_fs3.rmSync)(tmp, { force: true });
         if (!(e instanceof AttemptError)) throw e;
         last = e.message;
         if (!e.retry || i === opts.attempts) break;
         const wait = opts.backoffMs * 2 ** (i - 1);
-        opts.log.detail(`${target.file}: ${e.message}; retrying in ${(wait / 1e3).toFixed(1)} s (attempt ${i + 1} of ${opts.attempts})`);
+        opts.log.detail(
+          `${target.file}: ${e.message}; retrying in ${(wait / 1e3).toFixed(1)} s (attempt ${i + 1} of ${opts.attempts})`
+        );
         await sleep(wait);
       }
     }
   } finally {
-    (0, import_node_fs4.rmSync)(tmp, { force: true });
+    (0, import_node_fs3.rmSync)(tmp, { force: true });
   }
   throw new UserError(
     `could not download ${target.file} from ${redactUrl(target.url)}: ${last}`,
@@ -25936,7 +25868,7 @@ async function fetchVerified(target, options) {
 }
 
 // src/core/extract.ts
-var import_node_fs5 = require("node:fs");
+var import_node_fs4 = require("node:fs");
 var tar = __toESM(require_tar());
 async function extractArtifact(archive, dest) {
   const problems = [];
@@ -25952,9 +25884,101 @@ async function extractArtifact(archive, dest) {
   });
   if (problems.length) throw new BuildpackFault(`refusing to unpack ${archive}:
 ${problems.join("\n")}`);
-  (0, import_node_fs5.mkdirSync)(dest, { recursive: true });
+  (0, import_node_fs4.mkdirSync)(dest, { recursive: true });
   await tar.x({ file: archive, cwd: dest, preservePaths: false, strict: true, noChmod: false, preserveOwner: false });
   return entries;
+}
+
+// src/core/sbom.ts
+var import_node_fs5 = require("node:fs");
+var import_node_path3 = require("node:path");
+function sbomFacts(artifact, manifest) {
+  var _a;
+  const libraries = artifact.linked.map((name) => {
+    const lib = manifest.libraries.find((l) => l.name === name);
+    return `${name}@${(lib == null ? void 0 : lib.version) ?? "?"}`;
+  });
+  const patches = {
+    [artifact.name]: [...((_a = artifact.debian) == null ? void 0 : _a.patches) ?? [], ...artifact.patches]
+  };
+  for (const name of artifact.linked) {
+    const lib = manifest.libraries.find((l) => l.name === name);
+    patches[name] = lib ? [...lib.debian.patches, ...lib.patches] : [];
+  }
+  return { component: `${artifact.name}@${artifact.version}`, libraries: libraries.sort(), patches };
+}
+function factsOfBom(bom) {
+  const id = (c) => `${c.name}@${c.version}`;
+  const patchesOf = (c) => {
+    var _a;
+    return (((_a = c.pedigree) == null ? void 0 : _a.patches) ?? []).map((p) => p.diff.url);
+  };
+  const patches = { [bom.metadata.component.name]: patchesOf(bom.metadata.component) };
+  for (const c of bom.components) patches[c.name] = patchesOf(c);
+  return { component: id(bom.metadata.component), libraries: bom.components.map(id).sort(), patches };
+}
+function sbomDifferences(expected, actual) {
+  const out = [];
+  if (expected.component !== actual.component)
+    out.push(`it describes ${actual.component}, the manifest pins ${expected.component}`);
+  const missing = expected.libraries.filter((l) => !actual.libraries.includes(l));
+  const extra = actual.libraries.filter((l) => !expected.libraries.includes(l));
+  if (missing.length) out.push(`it lacks ${missing.join(", ")}`);
+  if (extra.length) out.push(`it lists ${extra.join(", ")}, which the manifest does not link`);
+  for (const [name, list] of Object.entries(expected.patches)) {
+    const got = actual.patches[name];
+    if (got && JSON.stringify(got) !== JSON.stringify(list))
+      out.push(`${name}'s patches are [${got.join(", ")}], the manifest's [${list.join(", ")}]`);
+  }
+  return out;
+}
+function checkArtifactSbom(artifact, manifest, dir) {
+  var _a;
+  if (!artifact.sbom) return;
+  const path = (0, import_node_path3.join)(dir, artifact.sbom);
+  const hint = "The artifact and vendor-manifest.json were not built together: rebuild with `npm run vendor:build -- --update-manifest`.";
+  if (!(0, import_node_fs5.existsSync)(path)) throw new BuildpackFault(`${artifact.file} carries no ${artifact.sbom}`, hint);
+  let bom;
+  try {
+    bom = JSON.parse((0, import_node_fs5.readFileSync)(path, "utf8"));
+    if (bom.bomFormat !== "CycloneDX" || !((_a = bom.metadata) == null ? void 0 : _a.component) || !Array.isArray(bom.components))
+      throw new Error("not a CycloneDX BOM");
+  } catch (e) {
+    throw new BuildpackFault(`${artifact.file}: ${artifact.sbom} is unreadable (${e.message})`, hint);
+  }
+  const diffs = sbomDifferences(sbomFacts(artifact, manifest), factsOfBom(bom));
+  if (diffs.length)
+    throw new BuildpackFault(
+      `${artifact.file}: its SBOM disagrees with vendor-manifest.json: ${diffs.join("; ")}`,
+      hint
+    );
+}
+function layerBom(layerName, boms) {
+  var _a;
+  const byRef = /* @__PURE__ */ new Map();
+  for (const b of boms) for (const c of [b.metadata.component, ...b.components]) byRef.set(c["bom-ref"], c);
+  const ref = layerName;
+  const deps = /* @__PURE__ */ new Map([[ref, new Set(boms.map((b) => b.metadata.component["bom-ref"]))]]);
+  for (const d of boms.flatMap((b) => b.dependencies ?? [])) {
+    const set = deps.get(d.ref) ?? /* @__PURE__ */ new Set();
+    for (const x2 of d.dependsOn) set.add(x2);
+    deps.set(d.ref, set);
+  }
+  return {
+    bomFormat: "CycloneDX",
+    specVersion: "1.5",
+    version: 1,
+    metadata: {
+      timestamp: (_a = boms[0]) == null ? void 0 : _a.metadata.timestamp,
+      component: { type: "application", "bom-ref": ref, name: layerName, version: "layer" }
+    },
+    components: [...byRef.values()],
+    dependencies: [...deps].map(([r, on]) => ({ ref: r, dependsOn: [...on] })),
+    vulnerabilities: boms.flatMap((b) => b.vulnerabilities ?? [])
+  };
+}
+function readArtifactSbom(artifact, dir) {
+  return artifact.sbom ? JSON.parse((0, import_node_fs5.readFileSync)((0, import_node_path3.join)(dir, artifact.sbom), "utf8")) : null;
 }
 
 // src/core/install.ts
@@ -26039,7 +26063,10 @@ var semver = __toESM(require_semver2());
 var SUPPORTED_STACKS = ["cedar-14", "heroku-20", "heroku-22", "heroku-24", "heroku-26"];
 var STACK_HINT = `Supported stacks: ${SUPPORTED_STACKS.join(", ")}.`;
 var ARCH_PLATFORMS = { amd64: "linux-x64", arm64: "linux-arm64" };
-var ARCH_NAMES = { amd64: ["amd64", "x86_64", "x64"], arm64: ["arm64", "aarch64"] };
+var ARCH_NAMES = {
+  amd64: ["amd64", "x86_64", "x64"],
+  arm64: ["arm64", "aarch64"]
+};
 function archOf(name) {
   return Object.keys(ARCH_NAMES).find((a) => ARCH_NAMES[a].includes(name));
 }
@@ -26047,11 +26074,17 @@ var COMPONENTS = ["nginx", "pgbouncer", "stunnel", "node"];
 var SHA256 = /^[0-9a-f]{64}$/;
 function versionOf(a) {
   const v = semver.coerce(a.version);
-  if (!v) throw new BuildpackFault(`vendor-manifest.json: ${a.file}: "version" ${JSON.stringify(a.version)} is not a version`);
+  if (!v)
+    throw new BuildpackFault(
+      `vendor-manifest.json: ${a.file}: "version" ${JSON.stringify(a.version)} is not a version`
+    );
   return v;
 }
 function fail(where, what) {
-  throw new BuildpackFault(`vendor-manifest.json: ${where}: ${what}`, "Fix the manifest (builds/README.md describes it).");
+  throw new BuildpackFault(
+    `vendor-manifest.json: ${where}: ${what}`,
+    "Fix the manifest (builds/README.md describes it)."
+  );
 }
 function str(obj2, key, where) {
   const v = obj2[key];
@@ -26087,14 +26120,17 @@ function validateManifest(raw) {
   const m = obj(raw, "top level");
   const baseUrl = str(m, "baseUrl", "top level");
   const sourceDateEpoch = m.sourceDateEpoch;
-  if (typeof sourceDateEpoch !== "number" || !Number.isInteger(sourceDateEpoch)) fail("top level", `"sourceDateEpoch" must be an integer`);
-  if (!Array.isArray(m.artifacts) || m.artifacts.length === 0) fail("top level", `"artifacts" must be a non-empty array`);
+  if (typeof sourceDateEpoch !== "number" || !Number.isInteger(sourceDateEpoch))
+    fail("top level", `"sourceDateEpoch" must be an integer`);
+  if (!Array.isArray(m.artifacts) || m.artifacts.length === 0)
+    fail("top level", `"artifacts" must be a non-empty array`);
   const files = /* @__PURE__ */ new Set();
   const artifacts = m.artifacts.map((a, i) => {
     const where = `artifacts[${i}]`;
     const o = obj(a, where);
     const name = str(o, "name", where);
-    if (!COMPONENTS.includes(name)) fail(where, `"name" must be one of ${COMPONENTS.join(", ")}`);
+    if (!COMPONENTS.includes(name))
+      fail(where, `"name" must be one of ${COMPONENTS.join(", ")}`);
     const version = str(o, "version", where);
     if (!semver.valid(semver.coerce(version))) fail(where, `"version" ${JSON.stringify(version)} is not a version`);
     const file = str(o, "file", where);
@@ -26104,11 +26140,14 @@ function validateManifest(raw) {
     const sha256 = str(o, "sha256", where);
     if (!SHA256.test(sha256)) fail(where, `"sha256" must be 64 lowercase hex digits`);
     const sbom = o.sbom;
-    if (sbom !== void 0 && (typeof sbom !== "string" || sbom === "" || sbom.includes("/"))) fail(where, `"sbom" must be a file name at the artifact's root`);
+    if (sbom !== void 0 && (typeof sbom !== "string" || sbom === "" || sbom.includes("/")))
+      fail(where, `"sbom" must be a file name at the artifact's root`);
     const size = o.size;
-    if (typeof size !== "number" || !Number.isInteger(size) || size <= 0) fail(where, `"size" must be a positive integer`);
+    if (typeof size !== "number" || !Number.isInteger(size) || size <= 0)
+      fail(where, `"size" must be a positive integer`);
     const platform = str(o, "platform", where);
-    if (!Object.values(ARCH_PLATFORMS).includes(platform)) fail(where, `"platform" must be one of ${Object.values(ARCH_PLATFORMS).join(", ")}`);
+    if (!Object.values(ARCH_PLATFORMS).includes(platform))
+      fail(where, `"platform" must be one of ${Object.values(ARCH_PLATFORMS).join(", ")}`);
     return {
       name,
       version,
@@ -26136,7 +26175,8 @@ function validateManifest(raw) {
   });
   for (const a of artifacts) {
     for (const lib of a.linked) {
-      if (!libraries.some((l) => l.name === lib)) fail(`artifact ${a.file}`, `links "${lib}", which is not in "libraries"`);
+      if (!libraries.some((l) => l.name === lib))
+        fail(`artifact ${a.file}`, `links "${lib}", which is not in "libraries"`);
     }
   }
   const stacksObj = obj(m.stacks, "stacks");
@@ -26154,7 +26194,10 @@ function loadManifest(path) {
   try {
     text = (0, import_node_fs7.readFileSync)(path, "utf8");
   } catch {
-    throw new BuildpackFault(`cannot read the vendor manifest at ${path}`, "The buildpack checkout is incomplete; clone it again.");
+    throw new BuildpackFault(
+      `cannot read the vendor manifest at ${path}`,
+      "The buildpack checkout is incomplete; clone it again."
+    );
   }
   let raw;
   try {
@@ -26168,10 +26211,12 @@ function isStack(s) {
   return SUPPORTED_STACKS.includes(s);
 }
 function archHint(manifest, arch) {
-  const served = SUPPORTED_STACKS.filter((s) => manifest.stacks[s].some((f) => {
-    var _a;
-    return ((_a = manifest.artifacts.find((x2) => x2.file === f)) == null ? void 0 : _a.platform) === ARCH_PLATFORMS[arch];
-  }));
+  const served = SUPPORTED_STACKS.filter(
+    (s) => manifest.stacks[s].some((f) => {
+      var _a;
+      return ((_a = manifest.artifacts.find((x2) => x2.file === f)) == null ? void 0 : _a.platform) === ARCH_PLATFORMS[arch];
+    })
+  );
   return `${arch} builds are supported on ${served.join(", ") || "no stack"}.`;
 }
 function selectArtifacts(manifest, stack, ranges = {}, arch = "amd64") {
@@ -26182,20 +26227,27 @@ function selectArtifacts(manifest, stack, ranges = {}, arch = "amd64") {
     if (!a) throw new BuildpackFault(`vendor-manifest.json: stacks.${stack} names ${f}, which no artifact has`);
     return a;
   }).filter((a) => a.platform === ARCH_PLATFORMS[arch]);
-  if (!available.some((a) => a.name === "nginx")) throw new UserError(`${stack} has no ${arch} binaries here`, archHint(manifest, arch));
+  if (!available.some((a) => a.name === "nginx"))
+    throw new UserError(`${stack} has no ${arch} binaries here`, archHint(manifest, arch));
   const chosen = [];
   for (const component of COMPONENTS) {
     const candidates = available.filter((a) => a.name === component);
     if (candidates.length === 0) {
       if (component === "node") continue;
-      throw new BuildpackFault(`vendor-manifest.json has no ${component} artifact for ${stack}`, `Add one to stacks.${stack} in the manifest.`);
+      throw new BuildpackFault(
+        `vendor-manifest.json has no ${component} artifact for ${stack}`,
+        `Add one to stacks.${stack} in the manifest.`
+      );
     }
     const range = ranges[component];
     const byNewest = [...candidates].sort((a, b) => semver.rcompare(versionOf(a), versionOf(b)));
     let pick = byNewest[0];
     if (range !== void 0) {
       if (!semver.validRange(range)) {
-        throw new UserError(`${component.toUpperCase()}_VERSION=${JSON.stringify(range)} is not a version range`, 'Use a version such as "1.26" or a range such as "^1.24".');
+        throw new UserError(
+          `${component.toUpperCase()}_VERSION=${JSON.stringify(range)} is not a version range`,
+          'Use a version such as "1.26" or a range such as "^1.24".'
+        );
       }
       const match = byNewest.find((a) => semver.satisfies(versionOf(a), range));
       if (!match) {
@@ -26222,7 +26274,11 @@ function runtimeArtifacts(manifest, stack, arch, config) {
 }
 function targetArch(name, source2) {
   const arch = archOf(name);
-  if (!arch) throw new UserError(`${source2} is ${JSON.stringify(name)}, an architecture this buildpack has no binaries for`, "Build for amd64 or arm64.");
+  if (!arch)
+    throw new UserError(
+      `${source2} is ${JSON.stringify(name)}, an architecture this buildpack has no binaries for`,
+      "Build for amd64 or arm64."
+    );
   return arch;
 }
 async function installRuntime(req) {
@@ -26232,7 +26288,9 @@ async function installRuntime(req) {
   const artifacts = runtimeArtifacts(manifest, req.stack, req.arch, req.config);
   const baseUrl = vendorBaseUrl(req.config, manifest.baseUrl);
   log.step(`Installing nginx, pgbouncer and stunnel for ${req.stack}${req.arch === "amd64" ? "" : ` (${req.arch})`}`);
-  const placed = [req.vendorDir, ...["bin", ".profile.d", "logs"].map((d) => (0, import_node_path6.join)(req.appDir, d))].filter((d) => !(0, import_node_fs8.existsSync)(d));
+  const placed = [req.vendorDir, ...["bin", ".profile.d", "logs"].map((d) => (0, import_node_path6.join)(req.appDir, d))].filter(
+    (d) => !(0, import_node_fs8.existsSync)(d)
+  );
   try {
     const installed = await placeArtifacts(req, manifest, artifacts, baseUrl, placed);
     log.step("Installing start scripts");
@@ -26251,7 +26309,12 @@ async function placeArtifacts(req, manifest, artifacts, baseUrl, placed) {
   const staging = (0, import_node_path6.join)(req.vendorDir, `.nginx-pgbouncer-staging-${process.pid}`);
   try {
     (0, import_node_fs8.mkdirSync)(staging, { recursive: true });
-    const installed = await installArtifacts(artifacts, staging, { baseUrl, manifest, cacheDir: req.downloadCacheDir, log: req.log });
+    const installed = await installArtifacts(artifacts, staging, {
+      baseUrl,
+      manifest,
+      cacheDir: req.downloadCacheDir,
+      log: req.log
+    });
     for (const i of installed) {
       const final = (0, import_node_path6.join)(req.vendorDir, i.artifact.name);
       (0, import_node_fs8.rmSync)(final, { recursive: true, force: true });
@@ -26284,8 +26347,11 @@ function checkRunConfig(appDir, vendorDir, envDir, installed, arch, log) {
       }
     });
     if (r.status !== 0) {
-      throw new UserError(`the app's configuration would not boot:
-${(r.stdout + r.stderr).trim()}`, "Fix what the lines above name (heroku config:set, config/pgbouncer.ini or config/nginx.conf.erb) and build again.");
+      throw new UserError(
+        `the app's configuration would not boot:
+${(r.stdout + r.stderr).trim()}`,
+        "Fix what the lines above name (heroku config:set, config/pgbouncer.ini or config/nginx.conf.erb) and build again."
+      );
     }
     for (const line of r.stdout.trim().split("\n")) if (line) lines.add(line);
   }
@@ -26296,7 +26362,10 @@ ${(r.stdout + r.stderr).trim()}`, "Fix what the lines above name (heroku config:
 async function compile(args, buildpackDir, log) {
   const [buildDir, cacheDir, envDir] = args;
   if (!buildDir || !cacheDir) {
-    throw new UserError("bin/compile needs BUILD_DIR and CACHE_DIR", "Usage: bin/compile BUILD_DIR CACHE_DIR [ENV_DIR]");
+    throw new UserError(
+      "bin/compile needs BUILD_DIR and CACHE_DIR",
+      "Usage: bin/compile BUILD_DIR CACHE_DIR [ENV_DIR]"
+    );
   }
   await installRuntime({
     buildpackDir,
@@ -26356,7 +26425,11 @@ var DOWNLOADS_LAYER = "downloads";
 async function cnbBuild(args, buildpackDir, log) {
   const layersDir = args[0] ?? process.env.CNB_LAYERS_DIR;
   const platformDir = args[1] ?? process.env.CNB_PLATFORM_DIR;
-  if (!layersDir || !platformDir) throw new UserError("bin/build needs the layers and platform directories", "The CNB lifecycle passes them; run it through pack or a lifecycle.");
+  if (!layersDir || !platformDir)
+    throw new UserError(
+      "bin/build needs the layers and platform directories",
+      "The CNB lifecycle passes them; run it through pack or a lifecycle."
+    );
   const appDir = process.cwd();
   const stack = process.env.STACK ?? "";
   const envDir = (0, import_node_fs10.existsSync)((0, import_node_path8.join)(platformDir, "env")) ? (0, import_node_path8.join)(platformDir, "env") : void 0;
@@ -26379,15 +26452,35 @@ async function cnbBuild(args, buildpackDir, log) {
     (0, import_node_fs10.rmSync)(layer, { recursive: true, force: true });
     (0, import_node_fs10.mkdirSync)(layer, { recursive: true });
     const downloads = (0, import_node_path8.join)(layersDir, DOWNLOADS_LAYER);
-    await installRuntime({ buildpackDir, manifest, stack, arch, config, envDir, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
-    (0, import_node_fs10.writeFileSync)(`${downloads}.toml`, formatLayerToml({ types: { launch: false, build: false, cache: true }, metadata: {} }));
+    await installRuntime({
+      buildpackDir,
+      manifest,
+      stack,
+      arch,
+      config,
+      envDir,
+      appDir,
+      vendorDir: layer,
+      downloadCacheDir: downloads,
+      log
+    });
+    (0, import_node_fs10.writeFileSync)(
+      `${downloads}.toml`,
+      formatLayerToml({ types: { launch: false, build: false, cache: true }, metadata: {} })
+    );
   }
   const envLaunch = (0, import_node_path8.join)(layer, "env.launch");
   (0, import_node_fs10.mkdirSync)(envLaunch, { recursive: true });
   (0, import_node_fs10.writeFileSync)((0, import_node_path8.join)(envLaunch, "NGINX_PGBOUNCER_VENDOR.override"), layer);
-  (0, import_node_fs10.writeFileSync)((0, import_node_path8.join)(envLaunch, "PATH.prepend"), ["nginx", "pgbouncer", "stunnel"].map((n) => (0, import_node_path8.join)(layer, n, "bin")).join(":"));
+  (0, import_node_fs10.writeFileSync)(
+    (0, import_node_path8.join)(envLaunch, "PATH.prepend"),
+    ["nginx", "pgbouncer", "stunnel"].map((n) => (0, import_node_path8.join)(layer, n, "bin")).join(":")
+  );
   (0, import_node_fs10.writeFileSync)((0, import_node_path8.join)(envLaunch, "PATH.delim"), ":");
-  (0, import_node_fs10.writeFileSync)(`${layer}.toml`, formatLayerToml({ types: { launch: true, build: false, cache: true }, metadata: wanted }));
+  (0, import_node_fs10.writeFileSync)(
+    `${layer}.toml`,
+    formatLayerToml({ types: { launch: true, build: false, cache: true }, metadata: wanted })
+  );
   const boms = artifacts.map((a) => readArtifactSbom(a, (0, import_node_path8.join)(layer, a.name))).filter((b) => b !== null);
   if (boms.length) (0, import_node_fs10.writeFileSync)(`${layer}.sbom.cdx.json`, `${JSON.stringify(layerBom(LAYER, boms), null, 2)}
 `);
@@ -26416,8 +26509,13 @@ function nodePinsScript(manifest) {
   }
   for (const stack of SUPPORTED_STACKS) {
     for (const arch of Object.keys(ARCH_PLATFORMS)) {
-      const node = manifest.artifacts.find((a) => a.name === "node" && a.platform === ARCH_PLATFORMS[arch] && manifest.stacks[stack].includes(a.file));
-      if (node) lines.push(`NODE_PIN_${stack.replace(/[^A-Za-z0-9]/g, "_")}_${arch}=${q(`${node.file} ${node.sha256} ${node.size}`)}`);
+      const node = manifest.artifacts.find(
+        (a) => a.name === "node" && a.platform === ARCH_PLATFORMS[arch] && manifest.stacks[stack].includes(a.file)
+      );
+      if (node)
+        lines.push(
+          `NODE_PIN_${stack.replace(/[^A-Za-z0-9]/g, "_")}_${arch}=${q(`${node.file} ${node.sha256} ${node.size}`)}`
+        );
     }
   }
   return `${lines.join("\n")}
@@ -26439,7 +26537,8 @@ async function main(argv) {
   try {
     if (command === "compile") await compile(args, buildpackDir, log);
     else if (command === "cnb-build") await cnbBuild(args, buildpackDir, log);
-    else if (command === "node-pins") process.stdout.write(nodePinsScript(loadManifest((0, import_node_path9.join)(buildpackDir, "vendor-manifest.json"))));
+    else if (command === "node-pins")
+      process.stdout.write(nodePinsScript(loadManifest((0, import_node_path9.join)(buildpackDir, "vendor-manifest.json"))));
     else throw new Error(`unknown command ${command}`);
   } catch (e) {
     const err = e;
@@ -26448,7 +26547,9 @@ async function main(argv) {
       if (e.hint) log.error(e.hint);
     } else if (isBuildpackFault(e)) {
       log.error(`Error: the buildpack's own files are at fault, not your app: ${e.message}`);
-      log.error("Please report it with this output; building with an earlier release of the buildpack gets round it meanwhile.");
+      log.error(
+        "Please report it with this output; building with an earlier release of the buildpack gets round it meanwhile."
+      );
       if (e.fix) log.error(`For the buildpack's maintainers: ${e.fix}`);
     } else if (err.code && FS_ERRORS[err.code]) {
       log.error(`Error: cannot write ${err.path ?? "the build directory"}: ${FS_ERRORS[err.code]}.`);

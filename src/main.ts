@@ -25,7 +25,8 @@ async function main(argv: string[]): Promise<void> {
   try {
     if (command === "compile") await compile(args, buildpackDir, log);
     else if (command === "cnb-build") await cnbBuild(args, buildpackDir, log);
-    else if (command === "node-pins") process.stdout.write(nodePinsScript(loadManifest(join(buildpackDir, "vendor-manifest.json"))));
+    else if (command === "node-pins")
+      process.stdout.write(nodePinsScript(loadManifest(join(buildpackDir, "vendor-manifest.json"))));
     else throw new Error(`unknown command ${command}`);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
@@ -34,7 +35,9 @@ async function main(argv: string[]): Promise<void> {
       if (e.hint) log.error(e.hint);
     } else if (isBuildpackFault(e)) {
       log.error(`Error: the buildpack's own files are at fault, not your app: ${e.message}`);
-      log.error("Please report it with this output; building with an earlier release of the buildpack gets round it meanwhile.");
+      log.error(
+        "Please report it with this output; building with an earlier release of the buildpack gets round it meanwhile.",
+      );
       if (e.fix) log.error(`For the buildpack's maintainers: ${e.fix}`);
     } else if (err.code && FS_ERRORS[err.code]) {
       log.error(`Error: cannot write ${err.path ?? "the build directory"}: ${FS_ERRORS[err.code]}.`);

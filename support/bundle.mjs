@@ -2,11 +2,12 @@
 // (Heroku runs them from a git clone: no npm install there), and writes dist/node-pins.sh, the
 // per-stack Node pins that bin/compile reads before any Node exists. Both are committed; CI checks
 // they are what src/ and the manifest build to.
-import { build } from "esbuild";
+
 import { spawnSync } from "node:child_process";
-import { writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 mkdirSync(join(root, "dist"), { recursive: true });
@@ -24,7 +25,10 @@ await build({
 });
 
 // The pins come from the manifest through the compile step's own code: one reading of it.
-const pins = spawnSync(process.execPath, [join(root, "dist/buildpack.cjs"), "node-pins"], { encoding: "utf8", env: { ...process.env, BUILDPACK_DIR: root } });
+const pins = spawnSync(process.execPath, [join(root, "dist/buildpack.cjs"), "node-pins"], {
+  encoding: "utf8",
+  env: { ...process.env, BUILDPACK_DIR: root },
+});
 if (pins.status !== 0) {
   process.stderr.write(pins.stderr);
   process.exit(1);

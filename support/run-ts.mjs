@@ -1,10 +1,11 @@
 // Runs a TypeScript entry point of ours (tools and tests, not the buildpack itself) by bundling it
 // with esbuild into a temporary CommonJS file: one toolchain for the bundle and the tools.
-import { build } from "esbuild";
+
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { spawnSync } from "node:child_process";
+import { build } from "esbuild";
 
 const [entry, ...args] = process.argv.slice(2);
 if (!entry) {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { readConfigVars } from "../core/config-vars";
-import { installRuntime, targetArch } from "../core/install-runtime";
 import { UserError } from "../core/errors";
+import { installRuntime, targetArch } from "../core/install-runtime";
 import type { Log } from "../core/log";
 import { loadManifest } from "../core/manifest";
 
@@ -9,7 +9,10 @@ import { loadManifest } from "../core/manifest";
 export async function compile(args: string[], buildpackDir: string, log: Log): Promise<void> {
   const [buildDir, cacheDir, envDir] = args;
   if (!buildDir || !cacheDir) {
-    throw new UserError("bin/compile needs BUILD_DIR and CACHE_DIR", "Usage: bin/compile BUILD_DIR CACHE_DIR [ENV_DIR]");
+    throw new UserError(
+      "bin/compile needs BUILD_DIR and CACHE_DIR",
+      "Usage: bin/compile BUILD_DIR CACHE_DIR [ENV_DIR]",
+    );
   }
   await installRuntime({
     buildpackDir,

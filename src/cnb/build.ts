@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { installRuntime, checkRunConfig, runtimeArtifacts, targetArch } from "../core/install-runtime";
 import { readConfigVars } from "../core/config-vars";
 import { UserError } from "../core/errors";
+import { checkRunConfig, installRuntime, runtimeArtifacts, targetArch } from "../core/install-runtime";
 import { layOutRuntime } from "../core/layout";
 import type { Log } from "../core/log";
 import { loadManifest } from "../core/manifest";
@@ -20,7 +20,11 @@ const DOWNLOADS_LAYER = "downloads";
 export async function cnbBuild(args: string[], buildpackDir: string, log: Log): Promise<void> {
   const layersDir = args[0] ?? process.env.CNB_LAYERS_DIR;
   const platformDir = args[1] ?? process.env.CNB_PLATFORM_DIR;
-  if (!layersDir || !platformDir) throw new UserError("bin/build needs the layers and platform directories", "The CNB lifecycle passes them; run it through pack or a lifecycle.");
+  if (!layersDir || !platformDir)
+    throw new UserError(
+      "bin/build needs the layers and platform directories",
+      "The CNB lifecycle passes them; run it through pack or a lifecycle.",
+    );
   const appDir = process.cwd();
   // bin/build works the stack out from the lifecycle's target (bin/lib/cnb-stack.sh).
   const stack = process.env.STACK ?? "";
@@ -28,7 +32,9 @@ export async function cnbBuild(args: string[], buildpackDir: string, log: Log): 
   const config = readConfigVars(envDir);
   const manifest = loadManifest(join(buildpackDir, "vendor-manifest.json"));
   // The image's architecture, which the lifecycle names; the build may run emulated on another.
-  const arch = process.env.CNB_TARGET_ARCH ? targetArch(process.env.CNB_TARGET_ARCH, "CNB_TARGET_ARCH") : targetArch(process.arch, "this build machine's architecture");
+  const arch = process.env.CNB_TARGET_ARCH
+    ? targetArch(process.env.CNB_TARGET_ARCH, "CNB_TARGET_ARCH")
+    : targetArch(process.arch, "this build machine's architecture");
   const artifacts = runtimeArtifacts(manifest, stack, arch, config);
   const wanted: Record<string, string> = { stack, arch };
   for (const a of artifacts) wanted[`${a.name}.sha256`] = a.sha256;
@@ -46,17 +52,37 @@ export async function cnbBuild(args: string[], buildpackDir: string, log: Log): 
     rmSync(layer, { recursive: true, force: true });
     mkdirSync(layer, { recursive: true });
     const downloads = join(layersDir, DOWNLOADS_LAYER);
-    await installRuntime({ buildpackDir, manifest, stack, arch, config, envDir, appDir, vendorDir: layer, downloadCacheDir: downloads, log });
+    await installRuntime({
+      buildpackDir,
+      manifest,
+      stack,
+      arch,
+      config,
+      envDir,
+      appDir,
+      vendorDir: layer,
+      downloadCacheDir: downloads,
+      log,
+    });
     // Downloads are only a cache between builds; they are not part of the image.
-    writeFileSync(`${downloads}.toml`, formatLayerToml({ types: { launch: false, build: false, cache: true }, metadata: {} }));
+    writeFileSync(
+      `${downloads}.toml`,
+      formatLayerToml({ types: { launch: false, build: false, cache: true }, metadata: {} }),
+    );
   }
   // Launched processes get no profile.d: what the start scripts need comes from env.launch/.
   const envLaunch = join(layer, "env.launch");
   mkdirSync(envLaunch, { recursive: true });
   writeFileSync(join(envLaunch, "NGINX_PGBOUNCER_VENDOR.override"), layer);
-  writeFileSync(join(envLaunch, "PATH.prepend"), ["nginx", "pgbouncer", "stunnel"].map((n) => join(layer, n, "bin")).join(":"));
+  writeFileSync(
+    join(envLaunch, "PATH.prepend"),
+    ["nginx", "pgbouncer", "stunnel"].map((n) => join(layer, n, "bin")).join(":"),
+  );
   writeFileSync(join(envLaunch, "PATH.delim"), ":");
-  writeFileSync(`${layer}.toml`, formatLayerToml({ types: { launch: true, build: false, cache: true }, metadata: wanted }));
+  writeFileSync(
+    `${layer}.toml`,
+    formatLayerToml({ types: { launch: true, build: false, cache: true }, metadata: wanted }),
+  );
   // The lifecycle exports <layer>.sbom.cdx.json into the image's SBOM (buildpack.toml: sbom-formats).
   const boms = artifacts.map((a) => readArtifactSbom(a, join(layer, a.name))).filter((b): b is CdxBom => b !== null);
   if (boms.length) writeFileSync(`${layer}.sbom.cdx.json`, `${JSON.stringify(layerBom(LAYER, boms), null, 2)}\n`);

@@ -3,7 +3,12 @@ import { join } from "node:path";
 import { BuildpackFault, UserError } from "./errors";
 
 /** The config vars the compile step reads; others in ENV_DIR are never read or exported. */
-export const BUILD_CONFIG_VARS = ["BUILDPACK_VENDOR_URL", "NGINX_VERSION", "PGBOUNCER_VERSION", "STUNNEL_VERSION"] as const;
+export const BUILD_CONFIG_VARS = [
+  "BUILDPACK_VENDOR_URL",
+  "NGINX_VERSION",
+  "PGBOUNCER_VERSION",
+  "STUNNEL_VERSION",
+] as const;
 export type BuildConfigVar = (typeof BUILD_CONFIG_VARS)[number];
 export type BuildConfig = Partial<Record<BuildConfigVar, string>>;
 
@@ -15,7 +20,10 @@ export function readConfigVars(envDir: string | undefined): BuildConfig {
   const config: BuildConfig = {};
   if (envDir === undefined || envDir === "") return config;
   if (!existsSync(envDir) || !statSync(envDir).isDirectory()) {
-    throw new UserError(`ENV_DIR ${envDir} is not a directory`, "bin/compile takes BUILD_DIR CACHE_DIR ENV_DIR; pass an existing directory (it may be empty).");
+    throw new UserError(
+      `ENV_DIR ${envDir} is not a directory`,
+      "bin/compile takes BUILD_DIR CACHE_DIR ENV_DIR; pass an existing directory (it may be empty).",
+    );
   }
   for (const name of BUILD_CONFIG_VARS) {
     const file = join(envDir, name);
@@ -26,7 +34,8 @@ export function readConfigVars(envDir: string | undefined): BuildConfig {
 
 /** What a build with a bad BUILDPACK_VENDOR_URL is told (bin/lib/find-node.sh says it too). */
 export const VENDOR_URL_ERROR = "BUILDPACK_VENDOR_URL must be an http or https URL";
-export const VENDOR_URL_HINT = "Set it to the URL of a web server that serves the vendor artifacts, e.g. https://mirror.example.com/vendor, or unset it.";
+export const VENDOR_URL_HINT =
+  "Set it to the URL of a web server that serves the vendor artifacts, e.g. https://mirror.example.com/vendor, or unset it.";
 
 function isHttpUrl(raw: string): boolean {
   try {

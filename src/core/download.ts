@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "./errors";
-import { type Log, humanBytes } from "./log";
+import { humanBytes, type Log } from "./log";
 import { sha256File } from "./sha256";
 
 export interface DownloadTarget {
@@ -28,7 +28,10 @@ export interface DownloadOptions {
 
 /** A failure worth another attempt (server trouble, a cut or stalled transfer) or not. */
 class AttemptError extends Error {
-  constructor(message: string, readonly retry: boolean) {
+  constructor(
+    message: string,
+    readonly retry: boolean,
+  ) {
     super(message);
   }
 }
@@ -45,7 +48,11 @@ export function redactUrl(url: string): string {
   }
 }
 
-async function attempt(target: DownloadTarget, tmp: string, opts: Required<Omit<DownloadOptions, "cacheDir" | "log">> & { log: Log }): Promise<void> {
+async function attempt(
+  target: DownloadTarget,
+  tmp: string,
+  opts: Required<Omit<DownloadOptions, "cacheDir" | "log">> & { log: Log },
+): Promise<void> {
   // Loaded on the first download only: a build served from the cache never pays for undici's start-up.
   const { request } = await import("undici");
   const res = await request(target.url, {
@@ -69,7 +76,8 @@ async function attempt(target: DownloadTarget, tmp: string, opts: Required<Omit<
     for await (const chunk of res.body) {
       const buf = chunk as Buffer;
       received += buf.length;
-      if (received > target.size) throw new AttemptError(`the server sent more than the expected ${target.size} bytes`, false);
+      if (received > target.size)
+        throw new AttemptError(`the server sent more than the expected ${target.size} bytes`, false);
       hash.update(buf);
       if (!out.write(buf)) await new Promise<void>((r) => out.once("drain", () => r()));
       if (received / target.size >= nextReport) {
@@ -84,7 +92,8 @@ async function attempt(target: DownloadTarget, tmp: string, opts: Required<Omit<
     throw new AttemptError(`transfer failed after ${received} bytes (${err.code ?? err.name})`, true);
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  if (received !== target.size) throw new AttemptError(`transfer ended after ${received} of ${target.size} bytes`, true);
+  if (received !== target.size)
+    throw new AttemptError(`transfer ended after ${received} of ${target.size} bytes`, true);
   const actual = hash.digest("hex");
   if (actual !== target.sha256) throw new AttemptError(`sha256 is ${actual}, expected ${target.sha256}`, false);
 }
@@ -97,7 +106,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * and sha256 match, so the cache never holds a bad file, and two builds sharing a cache at once
  * each rename a complete, verified file.
  */
-export async function fetchVerified(target: DownloadTarget, options: DownloadOptions): Promise<{ path: string; downloaded: boolean }> {
+export async function fetchVerified(
+  target: DownloadTarget,
+  options: DownloadOptions,
+): Promise<{ path: string; downloaded: boolean }> {
   const opts = { attempts: 4, stallMs: 30_000, backoffMs: 1_000, progressAbove: 10 * 1024 * 1024, ...options };
   mkdirSync(opts.cacheDir, { recursive: true });
   const path = join(opts.cacheDir, target.file);
@@ -120,7 +132,9 @@ export async function fetchVerified(target: DownloadTarget, options: DownloadOpt
         last = e.message;
         if (!e.retry || i === opts.attempts) break;
         const wait = opts.backoffMs * 2 ** (i - 1);
-        opts.log.detail(`${target.file}: ${e.message}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${i + 1} of ${opts.attempts})`);
+        opts.log.detail(
+          `${target.file}: ${e.message}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${i + 1} of ${opts.attempts})`,
+        );
         await sleep(wait);
       }
     }

@@ -3,10 +3,10 @@ import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type BuildConfig, vendorBaseUrl } from "./config-vars";
 import { UserError } from "./errors";
-import { installArtifacts, type Installed } from "./install";
+import { type Installed, installArtifacts } from "./install";
 import { layOutRuntime } from "./layout";
-import { type Log, elapsed } from "./log";
-import { type Arch, type Artifact, type Manifest, archOf, selectArtifacts } from "./manifest";
+import { elapsed, type Log } from "./log";
+import { type Arch, type Artifact, archOf, type Manifest, selectArtifacts } from "./manifest";
 
 export interface InstallRequest {
   buildpackDir: string;
@@ -38,7 +38,11 @@ export function runtimeArtifacts(manifest: Manifest, stack: string, arch: Arch, 
 /** The architecture a front end was given (CNB_TARGET_ARCH) or runs on (Node's process.arch). */
 export function targetArch(name: string, source: string): Arch {
   const arch = archOf(name);
-  if (!arch) throw new UserError(`${source} is ${JSON.stringify(name)}, an architecture this buildpack has no binaries for`, "Build for amd64 or arm64.");
+  if (!arch)
+    throw new UserError(
+      `${source} is ${JSON.stringify(name)}, an architecture this buildpack has no binaries for`,
+      "Build for amd64 or arm64.",
+    );
   return arch;
 }
 
@@ -56,7 +60,9 @@ export async function installRuntime(req: InstallRequest): Promise<Installed[]> 
   log.step(`Installing nginx, pgbouncer and stunnel for ${req.stack}${req.arch === "amd64" ? "" : ` (${req.arch})`}`);
   // What this build put into the app (the nginx -t run creates logs/nginx), taken back if a later
   // step fails: a failed build leaves the directories as it found them.
-  const placed = [req.vendorDir, ...["bin", ".profile.d", "logs"].map((d) => join(req.appDir, d))].filter((d) => !existsSync(d));
+  const placed = [req.vendorDir, ...["bin", ".profile.d", "logs"].map((d) => join(req.appDir, d))].filter(
+    (d) => !existsSync(d),
+  );
   try {
     const installed = await placeArtifacts(req, manifest, artifacts, baseUrl, placed);
     log.step("Installing start scripts");
@@ -76,11 +82,22 @@ export async function installRuntime(req: InstallRequest): Promise<Installed[]> 
  * Binaries are unpacked into a staging directory and moved into place only when all of them are
  * good; each one moved is recorded in `placed`.
  */
-async function placeArtifacts(req: InstallRequest, manifest: Manifest, artifacts: Artifact[], baseUrl: string, placed: string[]): Promise<Installed[]> {
+async function placeArtifacts(
+  req: InstallRequest,
+  manifest: Manifest,
+  artifacts: Artifact[],
+  baseUrl: string,
+  placed: string[],
+): Promise<Installed[]> {
   const staging = join(req.vendorDir, `.nginx-pgbouncer-staging-${process.pid}`);
   try {
     mkdirSync(staging, { recursive: true });
-    const installed = await installArtifacts(artifacts, staging, { baseUrl, manifest, cacheDir: req.downloadCacheDir, log: req.log });
+    const installed = await installArtifacts(artifacts, staging, {
+      baseUrl,
+      manifest,
+      cacheDir: req.downloadCacheDir,
+      log: req.log,
+    });
     for (const i of installed) {
       const final = join(req.vendorDir, i.artifact.name);
       rmSync(final, { recursive: true, force: true });
@@ -100,7 +117,14 @@ async function placeArtifacts(req: InstallRequest, manifest: Manifest, artifacts
  * config/pgbouncer.ini, and the rendered nginx config with `nginx -t`. Boot checks them again:
  * config vars change without a build.
  */
-export function checkRunConfig(appDir: string, vendorDir: string, envDir: string | undefined, installed: string[], arch: Arch, log: Log): void {
+export function checkRunConfig(
+  appDir: string,
+  vendorDir: string,
+  envDir: string | undefined,
+  installed: string[],
+  arch: Arch,
+  log: Log,
+): void {
   // Ours only: an app's own script of the same name (kept, with a warning) knows no --check-config.
   const scripts = ["bin/start-nginx", "bin/start-pgbouncer"].filter((s) => installed.includes(s));
   if (scripts.length === 0) return;
@@ -121,7 +145,10 @@ export function checkRunConfig(appDir: string, vendorDir: string, envDir: string
       },
     });
     if (r.status !== 0) {
-      throw new UserError(`the app's configuration would not boot:\n${(r.stdout + r.stderr).trim()}`, "Fix what the lines above name (heroku config:set, config/pgbouncer.ini or config/nginx.conf.erb) and build again.");
+      throw new UserError(
+        `the app's configuration would not boot:\n${(r.stdout + r.stderr).trim()}`,
+        "Fix what the lines above name (heroku config:set, config/pgbouncer.ini or config/nginx.conf.erb) and build again.",
+      );
     }
     for (const line of r.stdout.trim().split("\n")) if (line) lines.add(line);
   }

@@ -1,9 +1,9 @@
 import { join } from "node:path";
-import type { Artifact, Manifest } from "./manifest";
-import { checkArtifactSbom } from "./sbom";
 import { fetchVerified } from "./download";
 import { extractArtifact } from "./extract";
-import { type Log, elapsed, humanBytes } from "./log";
+import { elapsed, humanBytes, type Log } from "./log";
+import type { Artifact, Manifest } from "./manifest";
+import { checkArtifactSbom } from "./sbom";
 
 export interface InstallOptions {
   baseUrl: string;
@@ -21,7 +21,11 @@ export interface Installed {
 }
 
 /** Downloads (or takes from the cache) and unpacks each artifact into `<destRoot>/<name>`. */
-export async function installArtifacts(artifacts: Artifact[], destRoot: string, opts: InstallOptions): Promise<Installed[]> {
+export async function installArtifacts(
+  artifacts: Artifact[],
+  destRoot: string,
+  opts: InstallOptions,
+): Promise<Installed[]> {
   const installed: Installed[] = [];
   for (const artifact of artifacts) {
     const started = Date.now();

@@ -6,7 +6,10 @@ export interface Log {
   error(text: string): void;
 }
 
-export function consoleLog(out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Log {
+export function consoleLog(
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Log {
   const lines = (prefix: string, text: string) =>
     `${text
       .split("\n")

@@ -16,7 +16,10 @@ export const ARCH_PLATFORMS = { amd64: "linux-x64", arm64: "linux-arm64" } as co
 export type Arch = keyof typeof ARCH_PLATFORMS;
 
 /** What CNB_TARGET_ARCH, `uname -m` and Node's process.arch call each architecture. */
-export const ARCH_NAMES: Record<Arch, readonly string[]> = { amd64: ["amd64", "x86_64", "x64"], arm64: ["arm64", "aarch64"] };
+export const ARCH_NAMES: Record<Arch, readonly string[]> = {
+  amd64: ["amd64", "x86_64", "x64"],
+  arm64: ["arm64", "aarch64"],
+};
 
 /** An architecture from one of its names (ARCH_NAMES); undefined if not ours. */
 export function archOf(name: string): Arch | undefined {
@@ -83,12 +86,18 @@ const SHA256 = /^[0-9a-f]{64}$/;
 /** The parser checked that every artifact's version coerces. */
 function versionOf(a: Artifact): semver.SemVer {
   const v = semver.coerce(a.version);
-  if (!v) throw new BuildpackFault(`vendor-manifest.json: ${a.file}: "version" ${JSON.stringify(a.version)} is not a version`);
+  if (!v)
+    throw new BuildpackFault(
+      `vendor-manifest.json: ${a.file}: "version" ${JSON.stringify(a.version)} is not a version`,
+    );
   return v;
 }
 
 function fail(where: string, what: string): never {
-  throw new BuildpackFault(`vendor-manifest.json: ${where}: ${what}`, "Fix the manifest (builds/README.md describes it).");
+  throw new BuildpackFault(
+    `vendor-manifest.json: ${where}: ${what}`,
+    "Fix the manifest (builds/README.md describes it).",
+  );
 }
 
 function str(obj: Record<string, unknown>, key: string, where: string): string {
@@ -131,14 +140,17 @@ export function validateManifest(raw: unknown): Manifest {
   const m = obj(raw, "top level");
   const baseUrl = str(m, "baseUrl", "top level");
   const sourceDateEpoch = m.sourceDateEpoch;
-  if (typeof sourceDateEpoch !== "number" || !Number.isInteger(sourceDateEpoch)) fail("top level", `"sourceDateEpoch" must be an integer`);
-  if (!Array.isArray(m.artifacts) || m.artifacts.length === 0) fail("top level", `"artifacts" must be a non-empty array`);
+  if (typeof sourceDateEpoch !== "number" || !Number.isInteger(sourceDateEpoch))
+    fail("top level", `"sourceDateEpoch" must be an integer`);
+  if (!Array.isArray(m.artifacts) || m.artifacts.length === 0)
+    fail("top level", `"artifacts" must be a non-empty array`);
   const files = new Set<string>();
   const artifacts = m.artifacts.map((a: unknown, i: number): Artifact => {
     const where = `artifacts[${i}]`;
     const o = obj(a, where);
     const name = str(o, "name", where);
-    if (!(COMPONENTS as readonly string[]).includes(name)) fail(where, `"name" must be one of ${COMPONENTS.join(", ")}`);
+    if (!(COMPONENTS as readonly string[]).includes(name))
+      fail(where, `"name" must be one of ${COMPONENTS.join(", ")}`);
     const version = str(o, "version", where);
     if (!semver.valid(semver.coerce(version))) fail(where, `"version" ${JSON.stringify(version)} is not a version`);
     const file = str(o, "file", where);
@@ -148,11 +160,14 @@ export function validateManifest(raw: unknown): Manifest {
     const sha256 = str(o, "sha256", where);
     if (!SHA256.test(sha256)) fail(where, `"sha256" must be 64 lowercase hex digits`);
     const sbom = o.sbom;
-    if (sbom !== undefined && (typeof sbom !== "string" || sbom === "" || sbom.includes("/"))) fail(where, `"sbom" must be a file name at the artifact's root`);
+    if (sbom !== undefined && (typeof sbom !== "string" || sbom === "" || sbom.includes("/")))
+      fail(where, `"sbom" must be a file name at the artifact's root`);
     const size = o.size;
-    if (typeof size !== "number" || !Number.isInteger(size) || size <= 0) fail(where, `"size" must be a positive integer`);
+    if (typeof size !== "number" || !Number.isInteger(size) || size <= 0)
+      fail(where, `"size" must be a positive integer`);
     const platform = str(o, "platform", where);
-    if (!(Object.values(ARCH_PLATFORMS) as string[]).includes(platform)) fail(where, `"platform" must be one of ${Object.values(ARCH_PLATFORMS).join(", ")}`);
+    if (!(Object.values(ARCH_PLATFORMS) as string[]).includes(platform))
+      fail(where, `"platform" must be one of ${Object.values(ARCH_PLATFORMS).join(", ")}`);
     return {
       name: name as Component,
       version,
@@ -180,7 +195,8 @@ export function validateManifest(raw: unknown): Manifest {
   });
   for (const a of artifacts) {
     for (const lib of a.linked) {
-      if (!libraries.some((l) => l.name === lib)) fail(`artifact ${a.file}`, `links "${lib}", which is not in "libraries"`);
+      if (!libraries.some((l) => l.name === lib))
+        fail(`artifact ${a.file}`, `links "${lib}", which is not in "libraries"`);
     }
   }
   const stacksObj = obj(m.stacks, "stacks");
@@ -199,7 +215,10 @@ export function loadManifest(path: string): Manifest {
   try {
     text = readFileSync(path, "utf8");
   } catch {
-    throw new BuildpackFault(`cannot read the vendor manifest at ${path}`, "The buildpack checkout is incomplete; clone it again.");
+    throw new BuildpackFault(
+      `cannot read the vendor manifest at ${path}`,
+      "The buildpack checkout is incomplete; clone it again.",
+    );
   }
   let raw: unknown;
   try {
@@ -216,7 +235,9 @@ export function isStack(s: string): s is Stack {
 
 /** Where an architecture is served, for the error of a build where it is not. */
 export function archHint(manifest: Manifest, arch: Arch): string {
-  const served = SUPPORTED_STACKS.filter((s) => manifest.stacks[s].some((f) => manifest.artifacts.find((x) => x.file === f)?.platform === ARCH_PLATFORMS[arch]));
+  const served = SUPPORTED_STACKS.filter((s) =>
+    manifest.stacks[s].some((f) => manifest.artifacts.find((x) => x.file === f)?.platform === ARCH_PLATFORMS[arch]),
+  );
   return `${arch} builds are supported on ${served.join(", ") || "no stack"}.`;
 }
 
@@ -227,28 +248,42 @@ export type VersionRanges = Partial<Record<Component, string>>;
  * The artifacts a stack installs on an architecture: for each component, the newest pinned version
  * that satisfies the user's range. A range nothing satisfies is an error that lists what there is.
  */
-export function selectArtifacts(manifest: Manifest, stack: string, ranges: VersionRanges = {}, arch: Arch = "amd64"): Artifact[] {
+export function selectArtifacts(
+  manifest: Manifest,
+  stack: string,
+  ranges: VersionRanges = {},
+  arch: Arch = "amd64",
+): Artifact[] {
   if (!stack) throw new UserError("STACK is not set", STACK_HINT);
   if (!isStack(stack)) throw new UserError(`stack "${stack}" is not supported`, STACK_HINT);
-  const available = manifest.stacks[stack].map((f) => {
-    const a = manifest.artifacts.find((x) => x.file === f);
-    if (!a) throw new BuildpackFault(`vendor-manifest.json: stacks.${stack} names ${f}, which no artifact has`);
-    return a;
-  }).filter((a) => a.platform === ARCH_PLATFORMS[arch]);
-  if (!available.some((a) => a.name === "nginx")) throw new UserError(`${stack} has no ${arch} binaries here`, archHint(manifest, arch));
+  const available = manifest.stacks[stack]
+    .map((f) => {
+      const a = manifest.artifacts.find((x) => x.file === f);
+      if (!a) throw new BuildpackFault(`vendor-manifest.json: stacks.${stack} names ${f}, which no artifact has`);
+      return a;
+    })
+    .filter((a) => a.platform === ARCH_PLATFORMS[arch]);
+  if (!available.some((a) => a.name === "nginx"))
+    throw new UserError(`${stack} has no ${arch} binaries here`, archHint(manifest, arch));
   const chosen: Artifact[] = [];
   for (const component of COMPONENTS) {
     const candidates = available.filter((a) => a.name === component);
     if (candidates.length === 0) {
       if (component === "node") continue;
-      throw new BuildpackFault(`vendor-manifest.json has no ${component} artifact for ${stack}`, `Add one to stacks.${stack} in the manifest.`);
+      throw new BuildpackFault(
+        `vendor-manifest.json has no ${component} artifact for ${stack}`,
+        `Add one to stacks.${stack} in the manifest.`,
+      );
     }
     const range = ranges[component];
     const byNewest = [...candidates].sort((a, b) => semver.rcompare(versionOf(a), versionOf(b)));
     let pick = byNewest[0];
     if (range !== undefined) {
       if (!semver.validRange(range)) {
-        throw new UserError(`${component.toUpperCase()}_VERSION=${JSON.stringify(range)} is not a version range`, 'Use a version such as "1.26" or a range such as "^1.24".');
+        throw new UserError(
+          `${component.toUpperCase()}_VERSION=${JSON.stringify(range)} is not a version range`,
+          'Use a version such as "1.26" or a range such as "^1.24".',
+        );
       }
       const match = byNewest.find((a) => semver.satisfies(versionOf(a), range));
       if (!match) {

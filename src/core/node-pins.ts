@@ -1,5 +1,13 @@
 import { VENDOR_URL_ERROR, VENDOR_URL_HINT } from "./config-vars";
-import { ARCH_NAMES, ARCH_PLATFORMS, type Arch, type Manifest, STACK_HINT, SUPPORTED_STACKS, archHint } from "./manifest";
+import {
+  ARCH_NAMES,
+  ARCH_PLATFORMS,
+  type Arch,
+  archHint,
+  type Manifest,
+  STACK_HINT,
+  SUPPORTED_STACKS,
+} from "./manifest";
 
 /**
  * dist/node-pins.sh: what bin/lib/find-node.sh needs before any Node runs, from the same manifest
@@ -24,8 +32,13 @@ export function nodePinsScript(manifest: Manifest): string {
   }
   for (const stack of SUPPORTED_STACKS) {
     for (const arch of Object.keys(ARCH_PLATFORMS) as Arch[]) {
-      const node = manifest.artifacts.find((a) => a.name === "node" && a.platform === ARCH_PLATFORMS[arch] && manifest.stacks[stack].includes(a.file));
-      if (node) lines.push(`NODE_PIN_${stack.replace(/[^A-Za-z0-9]/g, "_")}_${arch}=${q(`${node.file} ${node.sha256} ${node.size}`)}`);
+      const node = manifest.artifacts.find(
+        (a) => a.name === "node" && a.platform === ARCH_PLATFORMS[arch] && manifest.stacks[stack].includes(a.file),
+      );
+      if (node)
+        lines.push(
+          `NODE_PIN_${stack.replace(/[^A-Za-z0-9]/g, "_")}_${arch}=${q(`${node.file} ${node.sha256} ${node.size}`)}`,
+        );
     }
   }
   return `${lines.join("\n")}\n`;

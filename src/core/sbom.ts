@@ -41,7 +41,9 @@ export function sbomFacts(artifact: Artifact, manifest: Manifest): SbomFacts {
     const lib = manifest.libraries.find((l) => l.name === name);
     return `${name}@${lib?.version ?? "?"}`;
   });
-  const patches: Record<string, string[]> = { [artifact.name]: [...(artifact.debian?.patches ?? []), ...artifact.patches] };
+  const patches: Record<string, string[]> = {
+    [artifact.name]: [...(artifact.debian?.patches ?? []), ...artifact.patches],
+  };
   for (const name of artifact.linked) {
     const lib = manifest.libraries.find((l) => l.name === name);
     patches[name] = lib ? [...lib.debian.patches, ...lib.patches] : [];
@@ -61,14 +63,16 @@ export function factsOfBom(bom: CdxBom): SbomFacts {
 /** The differences between what the manifest pins and what the SBOM says, one line each. */
 export function sbomDifferences(expected: SbomFacts, actual: SbomFacts): string[] {
   const out: string[] = [];
-  if (expected.component !== actual.component) out.push(`it describes ${actual.component}, the manifest pins ${expected.component}`);
+  if (expected.component !== actual.component)
+    out.push(`it describes ${actual.component}, the manifest pins ${expected.component}`);
   const missing = expected.libraries.filter((l) => !actual.libraries.includes(l));
   const extra = actual.libraries.filter((l) => !expected.libraries.includes(l));
   if (missing.length) out.push(`it lacks ${missing.join(", ")}`);
   if (extra.length) out.push(`it lists ${extra.join(", ")}, which the manifest does not link`);
   for (const [name, list] of Object.entries(expected.patches)) {
     const got = actual.patches[name];
-    if (got && JSON.stringify(got) !== JSON.stringify(list)) out.push(`${name}'s patches are [${got.join(", ")}], the manifest's [${list.join(", ")}]`);
+    if (got && JSON.stringify(got) !== JSON.stringify(list))
+      out.push(`${name}'s patches are [${got.join(", ")}], the manifest's [${list.join(", ")}]`);
   }
   return out;
 }
@@ -80,17 +84,23 @@ export function sbomDifferences(expected: SbomFacts, actual: SbomFacts): string[
 export function checkArtifactSbom(artifact: Artifact, manifest: Manifest, dir: string): void {
   if (!artifact.sbom) return;
   const path = join(dir, artifact.sbom);
-  const hint = "The artifact and vendor-manifest.json were not built together: rebuild with `npm run vendor:build -- --update-manifest`.";
+  const hint =
+    "The artifact and vendor-manifest.json were not built together: rebuild with `npm run vendor:build -- --update-manifest`.";
   if (!existsSync(path)) throw new BuildpackFault(`${artifact.file} carries no ${artifact.sbom}`, hint);
   let bom: CdxBom;
   try {
     bom = JSON.parse(readFileSync(path, "utf8")) as CdxBom;
-    if (bom.bomFormat !== "CycloneDX" || !bom.metadata?.component || !Array.isArray(bom.components)) throw new Error("not a CycloneDX BOM");
+    if (bom.bomFormat !== "CycloneDX" || !bom.metadata?.component || !Array.isArray(bom.components))
+      throw new Error("not a CycloneDX BOM");
   } catch (e) {
     throw new BuildpackFault(`${artifact.file}: ${artifact.sbom} is unreadable (${(e as Error).message})`, hint);
   }
   const diffs = sbomDifferences(sbomFacts(artifact, manifest), factsOfBom(bom));
-  if (diffs.length) throw new BuildpackFault(`${artifact.file}: its SBOM disagrees with vendor-manifest.json: ${diffs.join("; ")}`, hint);
+  if (diffs.length)
+    throw new BuildpackFault(
+      `${artifact.file}: its SBOM disagrees with vendor-manifest.json: ${diffs.join("; ")}`,
+      hint,
+    );
 }
 
 /**
@@ -112,7 +122,10 @@ export function layerBom(layerName: string, boms: CdxBom[]): CdxBom {
     bomFormat: "CycloneDX",
     specVersion: "1.5",
     version: 1,
-    metadata: { timestamp: boms[0]?.metadata.timestamp, component: { type: "application", "bom-ref": ref, name: layerName, version: "layer" } },
+    metadata: {
+      timestamp: boms[0]?.metadata.timestamp,
+      component: { type: "application", "bom-ref": ref, name: layerName, version: "layer" },
+    },
     components: [...byRef.values()],
     dependencies: [...deps].map(([r, on]) => ({ ref: r, dependsOn: [...on] })),
     vulnerabilities: boms.flatMap((b) => b.vulnerabilities ?? []),

@@ -2,8 +2,18 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import {
+  idsOfPatch,
+  type Ledger,
+  ledgerProblems,
+  modulesOfNgxModulesC,
+  readLedger,
+  securityTable,
+  unreviewedModules,
+  vulnerabilitiesOf,
+  withSecurityTable,
+} from "../../builds/advisories";
 import { validateManifest } from "../../src/core/manifest";
-import { idsOfPatch, type Ledger, ledgerProblems, modulesOfNgxModulesC, readLedger, securityTable, unreviewedModules, withSecurityTable, vulnerabilitiesOf } from "../../builds/advisories";
 
 const root = process.cwd();
 const patchDir = join(root, "builds/patches");
@@ -20,7 +30,10 @@ test("the ledger agrees with the build: every component swept at the version bui
 
 test("an id a patch header names, removed from the ledger, is drift", () => {
   const problems = ledgerProblems(without(ledger(), "CVE-2026-19888"), manifest(), patchDir);
-  assert.ok(problems.some((p) => /0002-CVE-2026-19888.* names CVE-2026-19888, which the ledger lacks/.test(p)), problems.join("\n"));
+  assert.ok(
+    problems.some((p) => /0002-CVE-2026-19888.* names CVE-2026-19888, which the ledger lacks/.test(p)),
+    problems.join("\n"),
+  );
 });
 
 test("a patched entry whose patch is gone, or not applied, or whose header does not name it, is drift", () => {
@@ -30,16 +43,28 @@ test("a patched entry whose patch is gone, or not applied, or whose header does 
   const elsewhere = ledger();
   entry(elsewhere, "CVE-2026-6669").patches = ["ours/nginx/0002-CVE-2026-42945-rewrite-reset-is-args.patch"];
   const problems = ledgerProblems(elsewhere, manifest(), patchDir);
-  assert.ok(problems.some((p) => /which pgbouncer's build does not apply/.test(p)), problems.join("\n"));
+  assert.ok(
+    problems.some((p) => /which pgbouncer's build does not apply/.test(p)),
+    problems.join("\n"),
+  );
   const m = manifest();
-  for (const a of m.artifacts.filter((a) => a.name === "pgbouncer")) a.patches = a.patches.filter((p) => !p.includes("6669"));
-  assert.ok(ledgerProblems(ledger(), m, patchDir).some((p) => /0004-CVE-2026-6669.*which pgbouncer's build does not apply/.test(p)));
+  for (const a of m.artifacts.filter((a) => a.name === "pgbouncer"))
+    a.patches = a.patches.filter((p) => !p.includes("6669"));
+  assert.ok(
+    ledgerProblems(ledger(), m, patchDir).some((p) =>
+      /0004-CVE-2026-6669.*which pgbouncer's build does not apply/.test(p),
+    ),
+  );
 });
 
 test("a component built at another version than swept, or not swept at all, is drift; so is an entry without evidence or reason", () => {
   const m = manifest();
   m.libraries.find((l) => l.name === "openssl")!.version = "3.5.9";
-  assert.ok(ledgerProblems(ledger(), m, patchDir).some((p) => /openssl: the ledger was swept for 3\.5\.7, the manifest builds 3\.5\.9/.test(p)));
+  assert.ok(
+    ledgerProblems(ledger(), m, patchDir).some((p) =>
+      /openssl: the ledger was swept for 3\.5\.7, the manifest builds 3\.5\.9/.test(p),
+    ),
+  );
   const l = ledger();
   l.components = l.components.filter((c) => c.name !== "libevent");
   assert.ok(ledgerProblems(l, manifest(), patchDir).some((p) => /libevent .* has no entry in the ledger/.test(p)));
@@ -64,8 +89,20 @@ test("the README's security table is the ledger's, and SECURITY.md states its sw
   const l = without(ledger(), "CVE-2026-123007");
   assert.notEqual(withSecurityTable(readme, l), readme, "a removed entry changes the table");
   const table = securityTable(ledger());
-  for (const id of ["CVE-2026-19888", "CVE-2026-6668", "CVE-2026-6669", "CVE-2026-93479", "CVE-2026-35189", "CVE-2026-40200", "CVE-2026-63075"]) assert.ok(table.includes(id), id);
-  assert.match(readFileSync(join(root, "SECURITY.md"), "utf8"), new RegExp(`last sweep: ${/Last sweep: (\d{4}-\d{2}-\d{2})/.exec(table)![1]}`, "i"));
+  for (const id of [
+    "CVE-2026-19888",
+    "CVE-2026-6668",
+    "CVE-2026-6669",
+    "CVE-2026-93479",
+    "CVE-2026-35189",
+    "CVE-2026-40200",
+    "CVE-2026-63075",
+  ])
+    assert.ok(table.includes(id), id);
+  assert.match(
+    readFileSync(join(root, "SECURITY.md"), "utf8"),
+    new RegExp(`last sweep: ${/Last sweep: (\d{4}-\d{2}-\d{2})/.exec(table)![1]}`, "i"),
+  );
 });
 
 test("each advisory becomes a VEX entry: resolved with pedigree, or not affected with the reason, or exploitable with the plan", () => {
@@ -87,6 +124,9 @@ test("each advisory becomes a VEX entry: resolved with pedigree, or not affected
 });
 
 test("a patch's ids come from its header, not from ids its diff happens to quote", () => {
-  assert.deepEqual(idsOfPatch("fix (CVE-2026-1111, GHSA-abcd-efgh-ijkl)\n\n--- a/x.c\n+++ b/x.c\n+/* CVE-2020-9999 */\n"), ["CVE-2026-1111", "GHSA-abcd-efgh-ijkl"]);
+  assert.deepEqual(
+    idsOfPatch("fix (CVE-2026-1111, GHSA-abcd-efgh-ijkl)\n\n--- a/x.c\n+++ b/x.c\n+/* CVE-2020-9999 */\n"),
+    ["CVE-2026-1111", "GHSA-abcd-efgh-ijkl"],
+  );
   assert.deepEqual(idsOfPatch("no id here\n--- a/x\n"), []);
 });

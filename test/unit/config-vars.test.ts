@@ -21,6 +21,9 @@ test("a missing ENV_DIR is a clear error; none given is fine", () => {
 test("BUILDPACK_VENDOR_URL must be http(s), and its value is never echoed", () => {
   assert.equal(vendorBaseUrl({ BUILDPACK_VENDOR_URL: "http://127.0.0.1:9/x/" }, "https://a"), "http://127.0.0.1:9/x");
   assert.equal(vendorBaseUrl({}, "https://example.com/r"), "https://example.com/r");
-  assert.throws(() => vendorBaseUrl({ BUILDPACK_VENDOR_URL: "not a url secret123" }, "https://a"), (e: Error) => /must be an http or https URL/.test(e.message) && !/secret123/.test(e.message));
+  assert.throws(
+    () => vendorBaseUrl({ BUILDPACK_VENDOR_URL: "not a url secret123" }, "https://a"),
+    (e: Error) => /must be an http or https URL/.test(e.message) && !/secret123/.test(e.message),
+  );
   assert.throws(() => vendorBaseUrl({ BUILDPACK_VENDOR_URL: "ftp://h/x" }, "https://a"), /http or https/);
 });

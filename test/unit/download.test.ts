@@ -92,7 +92,10 @@ for (const [path, why] of [
 ] as const) {
   test(`${path}: a clear failure, nothing is left in the cache, and a later good run succeeds`, async () => {
     const cacheDir = fresh();
-    await assert.rejects(fetchVerified(target(path), { ...fast, cacheDir }), (e: Error) => why.test(e.message) && e.message.includes("a.tar.gz"));
+    await assert.rejects(
+      fetchVerified(target(path), { ...fast, cacheDir }),
+      (e: Error) => why.test(e.message) && e.message.includes("a.tar.gz"),
+    );
     assert.deepEqual(readdirSync(cacheDir), []);
     const later = await fetchVerified(target("/ok"), { ...fast, cacheDir });
     assert.deepEqual(readFileSync(later.path), body);
@@ -107,7 +110,10 @@ test("404 and wrong bytes are not retried; 500 is, up to the limit", async () =>
 
 test("a mirror that is down fails clearly", async () => {
   const t = { url: "http://127.0.0.1:9/a.tar.gz", file: "a.tar.gz", sha256, size: body.length };
-  await assert.rejects(fetchVerified(t, { ...fast, cacheDir: fresh() }), /could not download a\.tar\.gz from http:\/\/127\.0\.0\.1:9\/a\.tar\.gz/);
+  await assert.rejects(
+    fetchVerified(t, { ...fast, cacheDir: fresh() }),
+    /could not download a\.tar\.gz from http:\/\/127\.0\.0\.1:9\/a\.tar\.gz/,
+  );
 });
 
 test("a corrupted cached file is replaced", async () => {
@@ -119,13 +125,21 @@ test("a corrupted cached file is replaced", async () => {
 });
 
 test("credentials in the mirror URL never reach the message", async () => {
-  const t = { url: `http://user:hunter2@127.0.0.1:${new URL(base).port}/404`, file: "a.tar.gz", sha256, size: body.length };
+  const t = {
+    url: `http://user:hunter2@127.0.0.1:${new URL(base).port}/404`,
+    file: "a.tar.gz",
+    sha256,
+    size: body.length,
+  };
   await assert.rejects(fetchVerified(t, { ...fast, cacheDir: fresh() }), (e: Error) => !e.message.includes("hunter2"));
 });
 
 test("two downloads into one cache at once both end with a good file", async () => {
   const cacheDir = fresh();
-  const [a, b] = await Promise.all([fetchVerified(target("/ok"), { ...fast, cacheDir }), fetchVerified(target("/ok"), { ...fast, cacheDir })]);
+  const [a, b] = await Promise.all([
+    fetchVerified(target("/ok"), { ...fast, cacheDir }),
+    fetchVerified(target("/ok"), { ...fast, cacheDir }),
+  ]);
   assert.deepEqual(readFileSync(a.path), body);
   assert.equal(a.path, b.path);
   assert.equal(existsSync(a.path), true);

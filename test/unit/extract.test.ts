@@ -27,10 +27,13 @@ test("unpacks files and keeps their modes", async () => {
 });
 
 test("refuses an entry that climbs out of the destination, writing nothing", async () => {
-  const t = tarball((d) => {
-    writeFileSync(join(d, "evil"), "x");
-    return ["evil"];
-  }, ["--transform", "s,^,../,"]);
+  const t = tarball(
+    (d) => {
+      writeFileSync(join(d, "evil"), "x");
+      return ["evil"];
+    },
+    ["--transform", "s,^,../,"],
+  );
   const dest = join(mkdtempSync(join(tmpdir(), "dest-")), "inner");
   await assert.rejects(extractArtifact(t, dest), /path escapes/);
   assert.equal(existsSync(join(dest, "..", "evil")), false);
@@ -41,5 +44,8 @@ test("refuses links", async () => {
     symlinkSync("/etc/passwd", join(d, "link"));
     return ["link"];
   });
-  await assert.rejects(extractArtifact(t, mkdtempSync(join(tmpdir(), "dest-"))), /SymbolicLink entries are not allowed/);
+  await assert.rejects(
+    extractArtifact(t, mkdtempSync(join(tmpdir(), "dest-"))),
+    /SymbolicLink entries are not allowed/,
+  );
 });

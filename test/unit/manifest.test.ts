@@ -2,9 +2,9 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { type Manifest, SUPPORTED_STACKS, archOf, selectArtifacts, validateManifest } from "../../src/core/manifest";
-import { nodePinsScript } from "../../src/core/node-pins";
 import type { UserError } from "../../src/core/errors";
+import { archOf, type Manifest, SUPPORTED_STACKS, selectArtifacts, validateManifest } from "../../src/core/manifest";
+import { nodePinsScript } from "../../src/core/node-pins";
 
 const root = join(process.cwd());
 const raw = () => JSON.parse(readFileSync(join(root, "vendor-manifest.json"), "utf8"));
@@ -23,8 +23,14 @@ test("cedar-14 gets Node 16 and current stacks get Node 22", () => {
 
 test("unknown and missing STACK are clear errors naming the supported stacks", () => {
   const m = validateManifest(raw());
-  assert.throws(() => selectArtifacts(m, "heroku-18"), (e: UserError) => /not supported/.test(e.message) && /heroku-24/.test(e.hint!));
-  assert.throws(() => selectArtifacts(m, ""), (e: UserError) => /STACK is not set/.test(e.message));
+  assert.throws(
+    () => selectArtifacts(m, "heroku-18"),
+    (e: UserError) => /not supported/.test(e.message) && /heroku-24/.test(e.hint!),
+  );
+  assert.throws(
+    () => selectArtifacts(m, ""),
+    (e: UserError) => /STACK is not set/.test(e.message),
+  );
 });
 
 function withTwoNginx(): Manifest {
@@ -47,7 +53,10 @@ test("a range nothing satisfies lists the versions there are", () => {
     () => selectArtifacts(m, "heroku-24", { nginx: "^2" }),
     (e: UserError) => /NGINX_VERSION=\^2/.test(e.message) && /1\.26\.3, 1\.24\.0/.test(e.hint!),
   );
-  assert.throws(() => selectArtifacts(m, "heroku-24", { nginx: "latest!" }), (e: UserError) => /not a version range/.test(e.message));
+  assert.throws(
+    () => selectArtifacts(m, "heroku-24", { nginx: "latest!" }),
+    (e: UserError) => /not a version range/.test(e.message),
+  );
 });
 
 test("schema errors name the place", () => {
@@ -69,12 +78,22 @@ test("arm64: heroku-24 and heroku-26 get the linux-arm64 binaries and Node; othe
   const m = validateManifest(raw());
   for (const s of ["heroku-24", "heroku-26"]) {
     const picked = selectArtifacts(m, s, {}, "arm64");
-    assert.deepEqual(picked.map((a) => `${a.name} ${a.platform}`).sort(), ["nginx linux-arm64", "node linux-arm64", "pgbouncer linux-arm64", "stunnel linux-arm64"]);
-    assert.ok(selectArtifacts(m, s).every((a) => a.platform === "linux-x64"), `${s} amd64 stays x64`);
+    assert.deepEqual(picked.map((a) => `${a.name} ${a.platform}`).sort(), [
+      "nginx linux-arm64",
+      "node linux-arm64",
+      "pgbouncer linux-arm64",
+      "stunnel linux-arm64",
+    ]);
+    assert.ok(
+      selectArtifacts(m, s).every((a) => a.platform === "linux-x64"),
+      `${s} amd64 stays x64`,
+    );
   }
   assert.throws(
     () => selectArtifacts(m, "heroku-22", {}, "arm64"),
-    (e: UserError) => e.message === "heroku-22 has no arm64 binaries here" && e.hint === "arm64 builds are supported on heroku-24, heroku-26.",
+    (e: UserError) =>
+      e.message === "heroku-22 has no arm64 binaries here" &&
+      e.hint === "arm64 builds are supported on heroku-24, heroku-26.",
   );
 });
 

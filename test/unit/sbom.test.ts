@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { readLedger } from "../../builds/advisories";
+import { artifactSbom } from "../../builds/sbom";
 import { validateManifest } from "../../src/core/manifest";
 import { checkArtifactSbom, layerBom, SBOM_FILE } from "../../src/core/sbom";
-import { artifactSbom } from "../../builds/sbom";
-import { readLedger } from "../../builds/advisories";
 
 const patchDir = join(process.cwd(), "builds/patches");
 const ledger = readLedger(join(process.cwd(), "builds"));
@@ -29,16 +29,38 @@ test("nginx's SBOM lists every linked library, every patch in order, and each CV
   const bom = artifactSbom(nginxOf(m), m, patchDir, ledger, [{ name: "nginx:configure-arguments", value: "--x" }]);
   assert.equal(bom.metadata.component.name, "nginx");
   assert.deepEqual(bom.components.map((c) => c.name).sort(), [...nginxOf(m).linked].sort());
-  assert.deepEqual(bom.metadata.component.pedigree!.patches.map((p) => p.diff.url), nginxOf(m).patches);
+  assert.deepEqual(
+    bom.metadata.component.pedigree!.patches.map((p) => p.diff.url),
+    nginxOf(m).patches,
+  );
   const vulns = bom.vulnerabilities as { id: string; analysis: { state: string } }[];
   const ids = vulns.map((v) => v.id);
-  for (const id of ["CVE-2026-42945", "CVE-2026-9256", "CVE-2026-42533", "CVE-2026-42934", "CVE-2026-48142", "CVE-2026-93479"]) assert.ok(ids.includes(id), id);
+  for (const id of [
+    "CVE-2026-42945",
+    "CVE-2026-9256",
+    "CVE-2026-42533",
+    "CVE-2026-42934",
+    "CVE-2026-48142",
+    "CVE-2026-93479",
+  ])
+    assert.ok(ids.includes(id), id);
   assert.ok(!ids.includes("CVE-2026-6664"), "pgbouncer's CVEs are not nginx's");
   assert.ok(ids.includes("CVE-2026-63072"), "OpenSSL's, a library nginx links, are");
-  assert.equal(vulns.find((v) => v.id === "CVE-2026-123007")?.analysis.state, "not_affected", "an advisory for code not compiled is there, as not affected");
+  assert.equal(
+    vulns.find((v) => v.id === "CVE-2026-123007")?.analysis.state,
+    "not_affected",
+    "an advisory for code not compiled is there, as not affected",
+  );
   const pedigree = bom.components.find((c) => c.name === "openssl")!.pedigree!.patches;
-  assert.ok(pedigree.some((p) => p.resolves?.some((r) => r.id === "CVE-2026-63075")), "the QUIC ACK patch resolves CVE-2026-63075");
-  assert.equal(JSON.stringify(artifactSbom(nginxOf(m), m, patchDir, ledger, [])), JSON.stringify(artifactSbom(nginxOf(m), m, patchDir, ledger, [])), "reproducible");
+  assert.ok(
+    pedigree.some((p) => p.resolves?.some((r) => r.id === "CVE-2026-63075")),
+    "the QUIC ACK patch resolves CVE-2026-63075",
+  );
+  assert.equal(
+    JSON.stringify(artifactSbom(nginxOf(m), m, patchDir, ledger, [])),
+    JSON.stringify(artifactSbom(nginxOf(m), m, patchDir, ledger, [])),
+    "reproducible",
+  );
 });
 
 test("an SBOM that agrees with the manifest passes; one that drifts is refused with the difference", () => {
@@ -46,11 +68,17 @@ test("an SBOM that agrees with the manifest passes; one that drifts is refused w
   checkArtifactSbom(nginxOf(m), m, unpacked(m));
   const patched = manifest();
   nginxOf(patched).patches = nginxOf(patched).patches.slice(0, 1);
-  assert.throws(() => checkArtifactSbom(nginxOf(patched), patched, unpacked(m)), /nginx-.*SBOM disagrees.*nginx's patches are/);
+  assert.throws(
+    () => checkArtifactSbom(nginxOf(patched), patched, unpacked(m)),
+    /nginx-.*SBOM disagrees.*nginx's patches are/,
+  );
   const bumped = manifest();
   bumped.libraries.find((l) => l.name === "openssl")!.version = "9.9.9";
   assert.throws(() => checkArtifactSbom(nginxOf(bumped), bumped, unpacked(m)), /lacks openssl@9\.9\.9/);
-  assert.throws(() => checkArtifactSbom(nginxOf(m), m, mkdtempSync(join(tmpdir(), "none-"))), /carries no sbom\.cdx\.json/);
+  assert.throws(
+    () => checkArtifactSbom(nginxOf(m), m, mkdtempSync(join(tmpdir(), "none-"))),
+    /carries no sbom\.cdx\.json/,
+  );
 });
 
 test("a layer's BOM holds each artifact once and a shared library once", () => {

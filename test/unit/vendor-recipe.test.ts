@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { buildInputsKey, checkPatchLists, checkSourceSha256, seriesOf } from "../../builds/recipe";
 import { validateManifest } from "../../src/core/manifest";
 import { sha256Text } from "../../src/core/sha256";
-import { buildInputsKey, checkPatchLists, checkSourceSha256, seriesOf } from "../../builds/recipe";
 
 const vendorDir = join(process.cwd(), "builds");
 const raw = () => JSON.parse(readFileSync(join(process.cwd(), "vendor-manifest.json"), "utf8"));
@@ -15,7 +15,8 @@ test("the manifest's patch lists are exactly what the build applies, and every p
   checkPatchLists(m, vendorDir);
   for (const a of m.artifacts.filter((x) => x.name !== "node")) {
     assert.ok(a.patches.length >= 1, `${a.name} carries our SIGTERM patch`);
-    for (const p of [...a.patches, ...(a.debian?.patches ?? [])]) assert.ok(existsSync(join(vendorDir, "patches", p)), p);
+    for (const p of [...a.patches, ...(a.debian?.patches ?? [])])
+      assert.ok(existsSync(join(vendorDir, "patches", p)), p);
   }
   assert.ok(seriesOf(vendorDir, "debian/pgbouncer").some((p) => /CVE-/.test(p)));
 });
