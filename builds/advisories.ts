@@ -1,7 +1,7 @@
 /**
  * The advisory ledger (builds/advisories.json): for every component we compile, each advisory
- * published against it since the version we build, with our status and its evidence. The README's
- * security table, SECURITY.md's sweep line and each SBOM's CycloneDX `vulnerabilities` are all
+ * published against it since the version we build, with our status and its evidence. SECURITY.md's
+ * security table and sweep line, and each SBOM's CycloneDX `vulnerabilities` are all
  * made from it, and `ledgerProblems` says where the ledger and the tree have drifted apart.
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -183,7 +183,7 @@ function cell(s: string): string {
   return s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
-/** The README's security table: one row per advisory, components in the ledger's order. */
+/** SECURITY.md's security table: one row per advisory, components in the ledger's order. */
 export function securityTable(ledger: Ledger): string {
   const rows = [
     "| component | advisory | what | fixed upstream in | status | evidence |",

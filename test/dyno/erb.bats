@@ -1,20 +1,21 @@
 #!/usr/bin/env bats
-# The ERB renderer (runtime/lib/erb.rb on the nginx artifact's mruby): config/nginx.conf.erb
+# The ERB renderer (dyno/libexec/erb.rb on the nginx artifact's mruby): config/nginx.conf.erb
 # rendered as heroku-buildpack-nginx renders it with Ruby's erb, with no Ruby on the dyno.
 load ../support/helpers
 
 setup_file() {
   mkdir -p "$BATS_FILE_TMPDIR/vendor/nginx"
-  tar -xzf "$(ls "$REPO"/dist/vendor/nginx-*-linux-x64.tar.gz)" -C "$BATS_FILE_TMPDIR/vendor/nginx" ./libexec/mruby
+  tar -xzf "$(ls "$REPO"/artifacts/nginx-*-linux-x64.tar.gz)" -C "$BATS_FILE_TMPDIR/vendor/nginx" ./libexec/mruby
 }
 
 setup() {
   SCRIPT_NAME="test"
-  APP_DIR="$BATS_TEST_TMPDIR/app" VENDOR_DIR="$BATS_FILE_TMPDIR/vendor" LIB_DIR="$REPO/runtime/lib"
+  APP_DIR="$BATS_TEST_TMPDIR/app" BUILDPACK_HOME="$REPO/dyno"
+  declare -gA BIN=([mruby]="$BATS_FILE_TMPDIR/vendor/nginx/libexec/mruby")
   mkdir -p "$APP_DIR/config"
   F="$APP_DIR/config/nginx.conf.erb"
-  # shellcheck source=runtime/lib/nginx-config.sh
-  . "$REPO/runtime/lib/nginx-config.sh"
+  # shellcheck source=dyno/lib/nginx-config.sh
+  . "$REPO/dyno/lib/nginx-config.sh"
 }
 
 # The environment every template of the differential test renders under.
@@ -25,12 +26,12 @@ RENDER_ENV=(PORT=5000 NGINX_WORKERS=3 HOME=/app DYNO=web.1 BASIC_AUTH_USER=u BAS
   while IFS= read -r f; do
     dir=$(dirname "$(dirname "$f")") name=config/$(basename "$f")
     [[ $(basename "$(dirname "$f")") == config ]] || { dir=$(dirname "$f") name=$(basename "$f"); }
-    ours=$(cd "$dir" && env -i "${RENDER_ENV[@]}" "$VENDOR_DIR/nginx/libexec/mruby" "$LIB_DIR/erb.rb" "$name" 2>&1; echo "rc=$?")
+    ours=$(cd "$dir" && env -i "${RENDER_ENV[@]}" "${BIN[mruby]}" "$BUILDPACK_HOME/libexec/erb.rb" "$name" 2>&1; echo "rc=$?")
     # The anchor's own command: `erb config/nginx.conf.erb` (trim mode %).
     ruby=$(cd "$dir" && env -i "${RENDER_ENV[@]}" PATH=/usr/bin:/bin erb "$name" 2>&1; echo "rc=$?")
     [[ $ours == "$ruby" ]] || differ+="${f#"$REPO"/}"$'\n'
     n=$((n + 1))
-  done < <(find "$REPO/test/fixtures" "$REPO/runtime/conf" -name '*.erb' | sort)
+  done < <(find "$REPO/test/fixtures" "$REPO/dyno/conf" -name '*.erb' | sort)
   ((n > 60)) || fail "found only $n templates"
   [[ -z $differ ]] || fail "renders unlike Ruby's erb: $differ"
   echo "# $n templates rendered as Ruby's erb renders them" >&3
@@ -42,10 +43,10 @@ workers <%= ENV['NGINX_WORKERS'] || 4 %>;
 port <%= ENV["PORT"] %>;
 a <%= ENV.fetch("A", "dflt") %> b <%= ENV.fetch('PORT') %> c <%= ENV.fetch("C") { 7 } %>
 T
-  PORT=5000 run render_erb "$F"
+  PORT=5000 run nginx_config::render_erb "$F"
   assert_success
   assert_output $'workers 4;\nport 5000;\na dflt b 5000 c 7'
-  PORT=5000 NGINX_WORKERS=2 A=x C=y run render_erb "$F"
+  PORT=5000 NGINX_WORKERS=2 A=x C=y run nginx_config::render_erb "$F"
   assert_output $'workers 2;\nport 5000;\na x b 5000 c y'
 }
 
@@ -74,14 +75,14 @@ include extra.conf;
 n <%= n %> <%%= literal
 T
   touch "$APP_DIR/config/extra.conf"
-  TOKENS=' a, ,b ' REDIRECTS='{"/old": "/new", "/x": "/y"}' N=21 run render_erb "$F"
+  TOKENS=' a, ,b ' REDIRECTS='{"/old": "/new", "/x": "/y"}' N=21 run nginx_config::render_erb "$F"
   assert_success
   assert_output $'\ntoken a;\ntoken b;\nadd_header X-A a;\n\nrewrite ^/old$ /new permanent;\nrewrite ^/x$ /y permanent;\nuse epoll;\ninclude extra.conf;\nn 42 <%= literal'
 }
 
 @test "as the anchor's erb reads them: a %% line's tags, a comment's -%> (the newline stays), a plain-text regex in split and sub" {
   printf '%s\n' '%% <%= 1 + 1 %>' 'a <%# note -%>' 'b' '<%= "a,b".split(/,/).inspect %> <%= "x.y".sub(/\./, "-") %>' >"$F"
-  run render_erb "$F"
+  run nginx_config::render_erb "$F"
   assert_success
   assert_output $'% 2\na \nb\n["a", "b"] x-y'
 }
@@ -90,7 +91,7 @@ T
   printf '<%%= ENV["SHELL_ONLY"].inspect %%>|<%%= ENV["X"] %%>\n' >"$F"
   # shellcheck disable=SC2034 # set, and on purpose not exported
   SHELL_ONLY=not-exported
-  X=exported run render_erb "$F"
+  X=exported run nginx_config::render_erb "$F"
   assert_success
   assert_output 'nil|exported'
 }
@@ -99,7 +100,7 @@ T
   local template want
   while IFS='|' read -r template want; do
     printf '%b' "$template" >"$F"
-    run render_erb "$F"
+    run nginx_config::render_erb "$F"
     assert_failure
     assert_output "test: error: config/nginx.conf.erb:$want"
   done <<'CASES'
@@ -115,7 +116,7 @@ CASES
 
 @test "regular expressions of literal text match as Ruby's do" {
   printf '%s\n' '<%= "darwin21" =~ /darwin/ %>|<%= "linux" =~ /darwin/ %>|<%= /^Lin/i =~ "linux-gnu" %>|<%= "a.conf" =~ /\.conf$/ %>|<%= /\Aweb\z/.match?("web") %>' >"$F"
-  run render_erb "$F"
+  run nginx_config::render_erb "$F"
   assert_success
   assert_output '0||0|1|true'
 }

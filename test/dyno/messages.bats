@@ -4,7 +4,7 @@ load ../support/helpers
 
 @test "the README's Troubleshooting lists every message of the start scripts" {
   local messages listed missing=""
-  messages=$(python3 "$REPO/test/support/messages.py" "$REPO"/runtime/bin/* "$REPO"/runtime/lib/*.sh "$REPO"/builds/supervisor/*.c)
+  messages=$(python3 "$REPO/test/support/messages.py" "$REPO"/dyno/bin/* "$REPO"/dyno/lib/*.sh "$REPO"/builds/supervisor/*.c)
   [[ $(wc -l <<<"$messages") -gt 40 ]] || fail "found only: $messages"
   listed=$(python3 -c 'import re, sys
 text = open(sys.argv[1]).read().split("## Troubleshooting", 1)[1].split("\n## ", 1)[0]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The config vars (runtime/lib/settings.sh), alone: what each accepts, and the README's table.
+# The config vars (dyno/lib/settings.sh), alone: what each accepts, and the README's table.
 load ../support/helpers
 
 # read_as VAR=VALUE... -- NAME...: the settings read with these vars set, printing NAME=value.
@@ -8,7 +8,7 @@ read_as() {
   while [[ $1 != -- ]]; do vars+=("$1"); shift; done
   shift
   for name; do out+="echo $name=\${SETTING[$name]}; "; done
-  env -i PATH=/usr/bin:/bin "${vars[@]}" bash -c "set -euo pipefail; SCRIPT_NAME=test; . '$REPO/runtime/lib/common.sh'; settings::read; $out"
+  env -i PATH=/usr/bin:/bin "${vars[@]}" bash -c "set -euo pipefail; SCRIPT_NAME=test; . '$REPO/dyno/lib/common.sh'; settings::read; $out"
 }
 
 @test "values the anchors documented or passed through are accepted, as pgbouncer and nginx read them" {
@@ -48,8 +48,8 @@ test: Fix it with: heroku config:set PGBOUNCER_SERVER_LIFETIME=3600 (the default
 
 @test "no start script reads a config var of the list except through settings.sh" {
   local name raw
-  for name in $(bash -c ". '$REPO/runtime/lib/settings.sh'; echo \"\${SETTING_NAMES[*]}\""); do
-    raw=$(grep -n "\${$name\b\|\$$name\b\|!$name\b" "$REPO"/runtime/bin/* "$REPO"/runtime/lib/*.sh | grep -v '/settings.sh:' || true)
+  for name in $(bash -c ". '$REPO/dyno/lib/settings.sh'; echo \"\${SETTING_NAMES[*]}\""); do
+    raw=$(grep -n "\${$name\b\|\$$name\b\|!$name\b" "$REPO"/dyno/bin/* "$REPO"/dyno/lib/*.sh | grep -v '/settings.sh:' || true)
     [[ -z $raw ]] || fail "$name read raw: $raw"
   done
 }

@@ -1,12 +1,12 @@
 #!/usr/bin/env bats
 # The dyno's supervisor (builds/supervisor, the nginx artifact's libexec/supervise), alone, with
-# plans written as the start scripts write them (runtime/lib/plan.sh): the rules a maintainer must
+# plans written as the start scripts write them (dyno/lib/plan.sh): the rules a maintainer must
 # keep, each held here.
 load ../support/helpers
 
 setup_file() {
   mkdir -p "$BATS_FILE_TMPDIR/nginx"
-  tar -xzf "$(ls "$REPO"/dist/vendor/nginx-*-linux-x64.tar.gz)" -C "$BATS_FILE_TMPDIR/nginx" ./libexec/supervise
+  tar -xzf "$(ls "$REPO"/artifacts/nginx-*-linux-x64.tar.gz)" -C "$BATS_FILE_TMPDIR/nginx" ./libexec/supervise
 }
 
 setup() {
@@ -215,7 +215,7 @@ print('worker-gone')"
     argv 3 sh -c "flock -n $W/lock true || echo pooler-saw-the-lock-held >$W/pooler-lock; ls /proc/\$\$/fd >$W/pooler-fds; touch $W/ready; sleep 30" \
     child app test main
   # As pgbouncer.sh hands it over: the lock taken, its fd (and another) open across the exec.
-  run env NGINX_PGBOUNCER_PLAN=x bash -c "exec 7>'$W/lock' 8>'$W/other'; flock 7; exec '$SUPERVISE' '$PLAN' -- sh -c \"echo plan=\\\${NGINX_PGBOUNCER_PLAN-unset}; ls /proc/\\\$\\\$/fd >$W/app-fds; flock -n $W/lock true && echo lock-free\""
+  run env _NGINX_PGBOUNCER_PLAN=x bash -c "exec 7>'$W/lock' 8>'$W/other'; flock 7; exec '$SUPERVISE' '$PLAN' -- sh -c \"echo plan=\\\${_NGINX_PGBOUNCER_PLAN-unset}; ls /proc/\\\$\\\$/fd >$W/app-fds; flock -n $W/lock true && echo lock-free\""
   assert_line "plan=unset"
   assert_line "lock-free"
   run cat "$W/pooler-lock"
@@ -243,22 +243,22 @@ print('worker-gone')"
 }
 
 @test "NGINX_PGBOUNCER_STOP_TIMEOUT is checked with the other settings, before anything starts, and is the plan's deadline" {
-  local script="set -euo pipefail; SCRIPT_NAME=test VENDOR_DIR=/nonexistent; . '$REPO/runtime/lib/common.sh'; settings::read"
+  local script="set -euo pipefail; SCRIPT_NAME=test BINARIES_DIR=/nonexistent; . '$REPO/dyno/lib/common.sh'; settings::read"
   NGINX_PGBOUNCER_STOP_TIMEOUT=soon run bash -c "$script"
   assert_failure
   assert_output --partial "NGINX_PGBOUNCER_STOP_TIMEOUT must be a whole number from 1 to 3600 (it is 'soon')"
-  NGINX_PGBOUNCER_STOP_TIMEOUT=7 run bash -c "$script; unset NGINX_PGBOUNCER_PLAN; plan::begin '$W'; tr '\\0' ' ' <'$W/plan'"
+  NGINX_PGBOUNCER_STOP_TIMEOUT=7 run bash -c "$script; unset _NGINX_PGBOUNCER_PLAN; plan::begin '$W'; tr '\\0' ' ' <'$W/plan'"
   assert_success
   assert_output "voice test deadline 7 cleanup $W "
 }
 
 @test "a start script hands over to the next one only when it is ours: an anchor's bin/start-pgbouncer kept in the app is the app" {
   mkdir -p "$W/bin"
-  printf '#!/usr/bin/env bash\n%s\n' "# One of heroku-buildpack-nginx-pgbouncer's start scripts: see runtime/lib/plan.sh." >"$W/bin/start-ours"
+  printf '#!/usr/bin/env bash\n%s\n' "# One of heroku-buildpack-nginx-pgbouncer's start scripts: see dyno/lib/plan.sh." >"$W/bin/start-ours"
   printf '#!/usr/bin/env bash\n# heroku-buildpack-pgbouncer\n' >"$W/bin/start-pgbouncer"
   chmod +x "$W"/bin/*
-  run bash -c "SCRIPT_NAME=test VENDOR_DIR=/nonexistent; . '$REPO/runtime/lib/common.sh'; cd '$W'
+  run bash -c "SCRIPT_NAME=test BINARIES_DIR=/nonexistent; . '$REPO/dyno/lib/common.sh'; cd '$W'
     plan::is_start_script bin/start-ours && echo ours; plan::is_start_script bin/start-pgbouncer || echo not-ours
-    plan::is_start_script gunicorn || echo not-a-script; plan::is_start_script '$REPO/runtime/bin/start-nginx-debug' && echo debug-ours"
+    plan::is_start_script gunicorn || echo not-a-script; plan::is_start_script '$REPO/dyno/bin/start-nginx-debug' && echo debug-ours"
   assert_output $'ours\nnot-ours\nnot-a-script\ndebug-ours'
 }

@@ -4,16 +4,16 @@ load ../support/helpers
 
 setup() {
   SCRIPT_NAME="test"
-  VENDOR_DIR=/nonexistent
-  # shellcheck source=runtime/lib/common.sh
-  . "$REPO/runtime/lib/common.sh"
-  # shellcheck source=runtime/lib/pgbouncer.sh
-  . "$REPO/runtime/lib/pgbouncer.sh"
+  BINARIES_DIR=/nonexistent
+  # shellcheck source=dyno/lib/common.sh
+  . "$REPO/dyno/lib/common.sh"
+  # shellcheck source=dyno/lib/pgbouncer.sh
+  . "$REPO/dyno/lib/pgbouncer.sh"
 }
 
 parse() {
   local -A u
-  parse_db_url DB u && printf '%s|%s|%s|%s|%s|%s|%s\n' "${u[user]}" "${u[pass]}" "${u[host]}" "${u[port]}" "${u[name]}" "${u[sslmode]}" "${u[query]}"
+  db_url::parse DB u && printf '%s|%s|%s|%s|%s|%s|%s\n' "${u[user]}" "${u[pass]}" "${u[host]}" "${u[port]}" "${u[name]}" "${u[sslmode]}" "${u[query]}"
 }
 
 @test "percent-encoded user and password with :/@% and quotes" {
@@ -32,8 +32,8 @@ parse() {
   assert_output "u|p@ss|h|1|d||"
 }
 
-@test "url_encode round-trips through url_decode" {
+@test "db_url::encode round-trips through db_url::decode" {
   local s='p@ss:w/rd%?#&"x '
-  run url_decode "$(url_encode "$s")"
+  run db_url::decode "$(db_url::encode "$s")"
   assert_output "$s"
 }

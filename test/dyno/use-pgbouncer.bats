@@ -6,8 +6,8 @@ load ../support/helpers
 setup() {
   APP="$BATS_TEST_TMPDIR/app"
   mkdir -p "$APP/bin" "$APP/vendor/nginx-pgbouncer"
-  cp "$REPO/runtime/bin/use-pgbouncer" "$APP/bin/"
-  cp -r "$REPO/runtime/lib" "$APP/vendor/nginx-pgbouncer/"
+  cp "$REPO/dyno/bin/use-pgbouncer" "$APP/bin/"
+  cp -r "$REPO/dyno/lib" "$APP/vendor/nginx-pgbouncer/"
 }
 
 @test "DATABASE_URL and DATABASE_URL_PGBOUNCER point at port + 1; the query and sslmode stay" {

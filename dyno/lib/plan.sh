@@ -9,23 +9,21 @@
 # command. Whatever the Procfile nests, one process then supervises nginx, the pooler, the app
 # and the samplers, with one ordered stop and one deadline.
 #
-# The plan is a file of NUL-terminated words, named by NGINX_PGBOUNCER_PLAN while the scripts
+# The plan is a file of NUL-terminated words, named by _NGINX_PGBOUNCER_PLAN while the scripts
 # hand over; the supervisor reads it, deletes it, and takes the name out of the app's environment.
-
-SUPERVISE="$VENDOR_DIR/nginx/libexec/supervise"
 
 # plan::begin DIR: the plan, in DIR (this script's private directory, removed at the end); the
 # first script's name is the one the supervisor speaks under.
 plan::begin() {
-  if [[ -z ${NGINX_PGBOUNCER_PLAN:-} ]]; then
-    export NGINX_PGBOUNCER_PLAN="$1/plan"
-    : >"$NGINX_PGBOUNCER_PLAN"
+  if [[ -z ${_NGINX_PGBOUNCER_PLAN:-} ]]; then
+    export _NGINX_PGBOUNCER_PLAN="$1/plan"
+    : >"$_NGINX_PGBOUNCER_PLAN"
     plan::words voice "$SCRIPT_NAME" deadline "${SETTING[NGINX_PGBOUNCER_STOP_TIMEOUT]}"
   fi
   plan::words cleanup "$1"
 }
 
-plan::words() { printf '%s\0' "$@" >>"$NGINX_PGBOUNCER_PLAN"; }
+plan::words() { printf '%s\0' "$@" >>"$_NGINX_PGBOUNCER_PLAN"; }
 
 # plan::child ROLE PHASE WORD...: a child and its words (see read_plan in supervise.c). PHASE:
 # before (started before the app), main (the app), after. The same ROLE again adds to it.
@@ -36,7 +34,7 @@ plan::argv() { plan::words argv "$#" "$@"; }
 
 # plan::is_start_script COMMAND: COMMAND is one of our start scripts, which adds to the plan (by
 # its second line: an anchor buildpack's bin/start-pgbouncer, kept in an app, is not).
-START_SCRIPT_MARK="# One of heroku-buildpack-nginx-pgbouncer's start scripts: see runtime/lib/plan.sh."
+START_SCRIPT_MARK="# One of heroku-buildpack-nginx-pgbouncer's start scripts: see dyno/lib/plan.sh."
 plan::is_start_script() {
   local path mark
   path=$(command -v -- "$1" 2>/dev/null) && [[ -f $path ]] || return 1
@@ -46,5 +44,5 @@ plan::is_start_script() {
 # plan::hand_over COMMAND...: to the next start script, or to the supervisor with the app's command.
 plan::hand_over() {
   if plan::is_start_script "${1:-}"; then exec "$@"; fi
-  exec "$SUPERVISE" "$NGINX_PGBOUNCER_PLAN" -- "$@"
+  exec "${BIN[supervise]}" "$_NGINX_PGBOUNCER_PLAN" -- "$@"
 }

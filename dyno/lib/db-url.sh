@@ -2,16 +2,16 @@
 # Database URLs: parsing a postgres:// config var into its parts, and percent-encoding. Sourced
 # after common.sh (for die). Nothing here starts anything, so each function is testable alone.
 
-# url_decode TEXT: percent-decoding; fails on a malformed escape.
-url_decode() {
+# db_url::decode TEXT: percent-decoding; fails on a malformed escape.
+db_url::decode() {
   local s=$1
   [[ $s =~ %([^0-9A-Fa-f]|.[^0-9A-Fa-f]|.?$) ]] && return 1
   s=${s//\\/\\\\}
   printf '%b' "${s//%/\\x}"
 }
 
-# url_encode TEXT: percent-encodes everything but unreserved characters.
-url_encode() {
+# db_url::encode TEXT: percent-encodes everything but unreserved characters.
+db_url::encode() {
   local s=$1 out="" c i
   for ((i = 0; i < ${#s}; i++)); do
     c=${s:i:1}
@@ -22,19 +22,19 @@ url_encode() {
 
 # The libpq sslmodes, weakest first: the order in which one is stricter than another.
 
-# parse_db_url VAR ARRAY: parses the postgres URL in config var VAR into the associative array
+# db_url::parse VAR ARRAY: parses the postgres URL in config var VAR into the associative array
 # named ARRAY: user pass host port name sslmode query (query: the parameters kept for the pooled
 # URL). Errors name the variable, never its value.
-parse_db_url() {
+db_url::parse() {
   local var=$1 url rest userinfo hostport path query host port pair kept=() pairs=()
   local -n parsed=$2
   url=${!var-}
   if [[ -z ${!var+set} && $var == DATABASE_URL ]]; then
-    die "DATABASE_URL is not set: this app has no database attached" "Attach one (heroku addons:create heroku-postgresql), or set PGBOUNCER_ENABLED=0 to run without the pooler."
+    output::die "DATABASE_URL is not set: this app has no database attached" "Attach one (heroku addons:create heroku-postgresql), or set PGBOUNCER_ENABLED=0 to run without the pooler."
   fi
-  [[ -n ${!var+set} ]] || die "$var is not set" "PGBOUNCER_URLS names it; set it to your database URL, or remove it from PGBOUNCER_URLS."
-  [[ -n $url ]] || die "$var is empty" "Set it to a postgres:// URL, or remove it from PGBOUNCER_URLS."
-  [[ $url =~ ^(postgres|postgresql)://(.*)$ ]] || die "$var is not a postgres:// or postgresql:// URL" "Heroku Postgres sets postgres://USER:PASSWORD@HOST:PORT/DATABASE."
+  [[ -n ${!var+set} ]] || output::die "$var is not set" "PGBOUNCER_URLS names it; set it to your database URL, or remove it from PGBOUNCER_URLS."
+  [[ -n $url ]] || output::die "$var is empty" "Set it to a postgres:// URL, or remove it from PGBOUNCER_URLS."
+  [[ $url =~ ^(postgres|postgresql)://(.*)$ ]] || output::die "$var is not a postgres:// or postgresql:// URL" "Heroku Postgres sets postgres://USER:PASSWORD@HOST:PORT/DATABASE."
   rest=${BASH_REMATCH[2]}
   userinfo=""
   if [[ $rest == *@* ]]; then userinfo=${rest%@*} rest=${rest##*@}; fi
@@ -47,19 +47,19 @@ parse_db_url() {
   elif [[ $hostport =~ ^([^:]*)(:(.*))?$ ]]; then
     host=${BASH_REMATCH[1]} port=${BASH_REMATCH[3]}
   fi
-  [[ -n $host ]] || die "$var has no host" "The URL must look like postgres://USER:PASSWORD@HOST:PORT/DATABASE."
+  [[ -n $host ]] || output::die "$var has no host" "The URL must look like postgres://USER:PASSWORD@HOST:PORT/DATABASE."
   port=${port:-5432}
   if [[ ! $port =~ ^[0-9]{1,5}$ ]] || ((10#$port < 1 || 10#$port > 65535)); then
-    die "$var has an invalid port" "The port must be a number from 1 to 65535."
+    output::die "$var has an invalid port" "The port must be a number from 1 to 65535."
   fi
   local user pass="" name sslmode=""
-  user=$(url_decode "${userinfo%%:*}") || die "$var has a malformed %-escape in its user name" "Escape special characters as %XX (two hex digits)."
+  user=$(db_url::decode "${userinfo%%:*}") || output::die "$var has a malformed %-escape in its user name" "Escape special characters as %XX (two hex digits)."
   if [[ $userinfo == *:* ]]; then
-    pass=$(url_decode "${userinfo#*:}") || die "$var has a malformed %-escape in its password" "Escape special characters as %XX (two hex digits)."
+    pass=$(db_url::decode "${userinfo#*:}") || output::die "$var has a malformed %-escape in its password" "Escape special characters as %XX (two hex digits)."
   fi
-  [[ -n $user ]] || die "$var has no user name" "The URL must look like postgres://USER:PASSWORD@HOST:PORT/DATABASE."
-  name=$(url_decode "${path#/}") || die "$var has a malformed %-escape in its database name" "Escape special characters as %XX (two hex digits)."
-  [[ -n $name ]] || die "$var has no database name" "The URL must end in /DATABASE."
+  [[ -n $user ]] || output::die "$var has no user name" "The URL must look like postgres://USER:PASSWORD@HOST:PORT/DATABASE."
+  name=$(db_url::decode "${path#/}") || output::die "$var has a malformed %-escape in its database name" "Escape special characters as %XX (two hex digits)."
+  [[ -n $name ]] || output::die "$var has no database name" "The URL must end in /DATABASE."
   if [[ -n $query ]]; then
     IFS='&' read -r -a pairs <<<"$query"
     for pair in "${pairs[@]}"; do
@@ -71,21 +71,21 @@ parse_db_url() {
     done
   fi
   if [[ -n $sslmode && " ${SSLMODES_BY_STRENGTH[*]} " != *" $sslmode "* ]]; then
-    die "$var has an unknown sslmode in its query string" "Use one of: ${SSLMODES_BY_STRENGTH[*]} (libpq's names)."
+    output::die "$var has an unknown sslmode in its query string" "Use one of: ${SSLMODES_BY_STRENGTH[*]} (libpq's names)."
   fi
   # shellcheck disable=SC2034 # the caller's array, through the nameref
   parsed=([user]=$user [pass]=$pass [host]=$host [port]=$((10#$port)) [name]=$name [sslmode]=$sslmode
     [query]="$(IFS='&'; printf '%s' "${kept[*]}")")
 }
 
-# sibling_var VAR KIND: the config var beside VAR that holds its KIND of URL, by Heroku's naming
+# db_url::sibling_var VAR KIND: the config var beside VAR that holds its KIND of URL, by Heroku's naming
 # (DATABASE_URL -> DATABASE_DIRECT_URL, DATABASE_CONNECTION_POOL_URL; OTHER -> OTHER_DIRECT_URL).
-sibling_var() { printf '%s_%s_URL\n' "${1%_URL}" "$2"; }
+db_url::sibling_var() { printf '%s_%s_URL\n' "${1%_URL}" "$2"; }
 
-# export_direct_url VAR: VAR's URL kept as its DIRECT sibling, for what needs the database itself
+# db_url::export_direct VAR: VAR's URL kept as its DIRECT sibling, for what needs the database itself
 # (transaction pooling breaks advisory locks, LISTEN, session SETs); the app's own, if it set one.
-export_direct_url() {
+db_url::export_direct() {
   local direct_var
-  direct_var=$(sibling_var "$1" DIRECT)
+  direct_var=$(db_url::sibling_var "$1" DIRECT)
   [[ -n ${!direct_var:-} ]] || export "$direct_var=${!1}"
 }

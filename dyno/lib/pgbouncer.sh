@@ -9,83 +9,79 @@
 # Local clients use a unix socket in that private directory (no password hashing per connection:
 # Django opens one per request); 127.0.0.1:6000 also listens, with PGBOUNCER_AUTH_TYPE.
 
-# shellcheck source=runtime/lib/db-url.sh
+# shellcheck source=dyno/lib/db-url.sh
 . "$LIB_DIR/db-url.sh"
-# shellcheck source=runtime/lib/pgbouncer-config.sh
+# shellcheck source=dyno/lib/pgbouncer-config.sh
 . "$LIB_DIR/pgbouncer-config.sh"
 
-PGBOUNCER_BIN="$VENDOR_DIR/pgbouncer/bin/pgbouncer"
-STUNNEL_BIN="$VENDOR_DIR/stunnel/bin/stunnel"
-LOCALHOST_CERT_BIN="$VENDOR_DIR/pgbouncer/libexec/localhost-cert"
+pgbouncer::cleanup() { [[ -n ${POOLER_DIR:-} ]] && rm -rf "$POOLER_DIR"; }
 
-cleanup() { [[ -n ${RUN_DIR:-} ]] && rm -rf "$RUN_DIR"; }
-
-# port_in_use PORT: something accepts on 127.0.0.1:PORT.
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# pgbouncer::port_in_use PORT: something accepts on 127.0.0.1:PORT.
+pgbouncer::port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # On Heroku each dyno has its own network. On one machine (heroku local, foreman) the web and
 # worker poolers meet: the later one takes the next free port, and a lock keeps two that start at
 # once from picking the same one. Its fd (/dev/null where the lock file cannot be opened) goes to
 # the supervisor, which keeps it from the children and closes it once pgbouncer listens.
 PORT_LOCK=""
-choose_listen_port() {
+pgbouncer::choose_listen_port() {
   local port=${SETTING[PGBOUNCER_LISTEN_PORT]}
   { exec {PORT_LOCK}>>"${TMPDIR:-/tmp}/nginx-pgbouncer-port.lock"; } 2>/dev/null || exec {PORT_LOCK}>/dev/null
   if command -v flock >/dev/null; then flock -w 15 "$PORT_LOCK" 2>/dev/null || true; fi
-  while port_in_use "$port" && ((port < SETTING[PGBOUNCER_LISTEN_PORT] + 99)); do port=$((port + 1)); done
+  while pgbouncer::port_in_use "$port" && ((port < SETTING[PGBOUNCER_LISTEN_PORT] + 99)); do port=$((port + 1)); done
   if ((port != SETTING[PGBOUNCER_LISTEN_PORT])); then
-    say "port ${SETTING[PGBOUNCER_LISTEN_PORT]} is taken (another pooler on this machine?): pgbouncer listens on $port"
+    output::say "port ${SETTING[PGBOUNCER_LISTEN_PORT]} is taken (another pooler on this machine?): pgbouncer listens on $port"
     SETTING[PGBOUNCER_LISTEN_PORT]=$port
   fi
 }
 
-# plan_poolers: stunnel (with PGBOUNCER_URLS through stunnel) and pgbouncer, each ready once its
+# pgbouncer::plan_poolers: stunnel (with PGBOUNCER_URLS through stunnel) and pgbouncer, each ready once its
 # sockets exist, and the pool sampler. They stay up through the dyno's SIGTERM (our builds ignore
 # it) until the app is gone: then pgbouncer gets SIGINT (safe shutdown), and stunnel once
 # pgbouncer has exited. The port lock is the supervisor's to hold until pgbouncer listens.
-plan_poolers() {
+pgbouncer::plan_poolers() {
   local n tls_by=pgbouncer vars
   if [[ $MODE == stunnel ]]; then
     plan::child stunnel before after pgbouncer INT ready-wait 10 "stunnel listened" "stunnel did not start"
-    for ((n = 1; n <= URL_COUNT; n++)); do plan::words ready-socket "$RUN_DIR/.s.PGSQL.$(stunnel_port "$n")"; done
-    plan::argv "$STUNNEL_BIN" "$RUN_DIR/stunnel.conf"
+    for ((n = 1; n <= URL_COUNT; n++)); do plan::words ready-socket "$POOLER_DIR/.s.PGSQL.$(pgbouncer_config::stunnel_port "$n")"; done
+    plan::argv "${BIN[stunnel]}" "$POOLER_DIR/stunnel.conf"
     tls_by=stunnel
   fi
   [[ $NATIVE_SSLMODE == verify-* ]] || tls_by+=", server certificate not verified"
   read -ra vars <<<"${SETTING[PGBOUNCER_URLS]}"
   plan::child pgbouncer before after app INT after stunnel INT hold-fd "$PORT_LOCK" \
-    ready-socket "$RUN_DIR/.s.PGSQL.${SETTING[PGBOUNCER_LISTEN_PORT]}" ready-wait 10 "pgbouncer listened" "pgbouncer did not start" \
+    ready-socket "$POOLER_DIR/.s.PGSQL.${SETTING[PGBOUNCER_LISTEN_PORT]}" ready-wait 10 "pgbouncer listened" "pgbouncer did not start" \
     ready-say "pooler ready on port ${SETTING[PGBOUNCER_LISTEN_PORT]}: ${SETTING[PGBOUNCER_POOL_MODE]} pooling, pool size ${SETTING[PGBOUNCER_DEFAULT_POOL_SIZE]} + reserve ${SETTING[PGBOUNCER_RESERVE_POOL_SIZE]} per database, TLS by $tls_by (sslmode $NATIVE_SSLMODE); rewrote ${vars[*]}"
-  plan::argv "$PGBOUNCER_BIN" "$RUN_DIR/pgbouncer.ini"
-  plan_connection_check
+  plan::argv "${BIN[pgbouncer]}" "$POOLER_DIR/pgbouncer.ini"
+  pgbouncer::plan_connection_check
   # Not on a one-off dyno's terminal (heroku run): the samples would print into the session.
   if ((SETTING[PGBOUNCER_POOL_SAMPLES])) && [[ ! -t 0 ]]; then
     plan::child pool-samples before ignore-term after app HUP
-    plan::argv "$SUPERVISE" pool-samples "$RUN_DIR" "${SETTING[PGBOUNCER_LISTEN_PORT]}" "${SETTING[PGBOUNCER_STATS_PERIOD]}"
+    plan::argv "${BIN[supervise]}" pool-samples "$POOLER_DIR" "${SETTING[PGBOUNCER_LISTEN_PORT]}" "${SETTING[PGBOUNCER_STATS_PERIOD]}"
   fi
 }
 
-# plan_connection_check: once pgbouncer listens, the room in each database for this dyno's pool,
+# pgbouncer::plan_connection_check: once pgbouncer listens, the room in each database for this dyno's pool,
 # asked through the pool (builds/supervisor/samples.c, pool_budget). With `refuse`, the app waits
 # for the answer (up to 10 s a database), and a pool that does not fit stops the boot. Not on a
 # one-off dyno's terminal (heroku run): its lines would print into the session.
-plan_connection_check() {
+pgbouncer::plan_connection_check() {
   local check=${SETTING[PGBOUNCER_CONNECTION_CHECK]} wait=$((10 * URL_COUNT + 5))
   [[ $check != off && ! -t 0 ]] || return 0
   plan::child connection-check before once stop TERM
   [[ $check == warn ]] || plan::words ready-wait "$wait" "the connection check" "the database has no room for this dyno's pool"
-  plan::argv "$SUPERVISE" pool-budget "$SCRIPT_NAME" "$RUN_DIR" "${SETTING[PGBOUNCER_LISTEN_PORT]}" \
+  plan::argv "${BIN[supervise]}" pool-budget "$SCRIPT_NAME" "$POOLER_DIR" "${SETTING[PGBOUNCER_LISTEN_PORT]}" \
     "$((SETTING[PGBOUNCER_DEFAULT_POOL_SIZE] + SETTING[PGBOUNCER_RESERVE_POOL_SIZE]))" \
     "${SETTING[PGBOUNCER_CONNECTION_BUDGET]}" "$([[ $check == refuse ]] && echo 1 || echo 0)" "${POOL_USERS[@]}"
 }
 
-# without_pooler COMMAND...: COMMAND as it is (under another start script: handed on to it).
-without_pooler() {
-  if [[ -n ${NGINX_PGBOUNCER_PLAN:-} ]]; then plan::hand_over "$@"; fi
+# pgbouncer::without_pooler COMMAND...: COMMAND as it is (under another start script: handed on to it).
+pgbouncer::without_pooler() {
+  if [[ -n ${_NGINX_PGBOUNCER_PLAN:-} ]]; then plan::hand_over "$@"; fi
   exec "$@"
 }
 
-pgbouncer_main() { # pgbouncer_main MODE CMD...   (or MODE --check-config [ENV_DIR], at build)
+pgbouncer::main() { # pgbouncer::main MODE CMD...   (or MODE --check-config [ENV_DIR], at build)
   MODE=$1
   shift
   if [[ ${1:-} == --check-config ]]; then
@@ -93,29 +89,29 @@ pgbouncer_main() { # pgbouncer_main MODE CMD...   (or MODE --check-config [ENV_D
     # shellcheck disable=SC2034 # read by settings.sh
     SETTINGS_BUILD_DIR=$APP_DIR
     settings::read
-    app_pgbouncer_settings >/dev/null
+    pgbouncer_app_settings::read >/dev/null
     [[ ! -f $APP_DIR/$APP_PGBOUNCER_INI ]] || echo "$APP_PGBOUNCER_INI: ok"
     exit 0
   fi
-  (($#)) || die "no command given" "Usage: bin/$SCRIPT_NAME COMMAND... (e.g. bin/$SCRIPT_NAME gunicorn app.wsgi)"
+  (($#)) || output::die "no command given" "Usage: bin/$SCRIPT_NAME COMMAND... (e.g. bin/$SCRIPT_NAME gunicorn app.wsgi)"
   settings::read
   if ((!SETTING[PGBOUNCER_ENABLED])); then
-    say "PGBOUNCER_ENABLED is off: starting the command without a pooler"
+    output::say "PGBOUNCER_ENABLED is off: starting the command without a pooler"
     # The direct URLs all the same: Procfile lines that name them work either way.
     local var
-    for var in ${SETTING[PGBOUNCER_URLS]}; do [[ -z ${!var:-} ]] || export_direct_url "$var"; done
-    without_pooler "$@"
+    for var in ${SETTING[PGBOUNCER_URLS]}; do [[ -z ${!var:-} ]] || db_url::export_direct "$var"; done
+    pgbouncer::without_pooler "$@"
   fi
   # A start script further up this process tree already pooled these URLs: use that pooler.
   local first
   read -r first _ <<<"${SETTING[PGBOUNCER_URLS]}"
   local pooled_var="${first}_PGBOUNCER"
-  if [[ -n ${!pooled_var:-} && ${!first:-} == "${!pooled_var}" ]]; then without_pooler "$@"; fi
-  trap cleanup EXIT
-  choose_listen_port
-  write_configs
-  plan::begin "$RUN_DIR"
-  plan_poolers
+  if [[ -n ${!pooled_var:-} && ${!first:-} == "${!pooled_var}" ]]; then pgbouncer::without_pooler "$@"; fi
+  trap pgbouncer::cleanup EXIT
+  pgbouncer::choose_listen_port
+  pgbouncer_config::write
+  plan::begin "$POOLER_DIR"
+  pgbouncer::plan_poolers
   plan::child app main stop TERM
   local e
   for e in "${POOLED_EXPORTS[@]}"; do export "${e?}"; done

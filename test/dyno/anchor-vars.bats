@@ -11,10 +11,10 @@ load ../support/helpers
 setup_file() {
   export T="$BATS_FILE_TMPDIR/slug"
   mkdir -p "$T/vendor/nginx-pgbouncer" "$T/vendor/nginx" "$T/vendor/pgbouncer" "$T/tmp" "$T/config"
-  cp -r "$REPO/runtime/bin" "$T/bin"
-  cp -r "$REPO/runtime/lib" "$REPO/runtime/conf" "$T/vendor/nginx-pgbouncer/"
-  tar -xzf "$(ls "$REPO"/dist/vendor/nginx-*-linux-x64.tar.gz)" -C "$T/vendor/nginx"
-  tar -xzf "$(ls "$REPO"/dist/vendor/pgbouncer-*-linux-x64.tar.gz)" -C "$T/vendor/pgbouncer"
+  cp -r "$REPO/dyno/bin" "$T/bin"
+  cp -r "$REPO/dyno/lib" "$REPO/dyno/libexec" "$REPO/dyno/conf" "$T/vendor/nginx-pgbouncer/"
+  tar -xzf "$(ls "$REPO"/artifacts/nginx-*-linux-x64.tar.gz)" -C "$T/vendor/nginx"
+  tar -xzf "$(ls "$REPO"/artifacts/pgbouncer-*-linux-x64.tar.gz)" -C "$T/vendor/pgbouncer"
 }
 
 # pooler_file MODE FILE VAR=VALUE...: FILE (pgbouncer.ini, stunnel.conf, hba.conf or exports) as
@@ -26,9 +26,9 @@ pooler_file() {
     OTHER_URL=postgres://v:q@other.example.com:5433/e "$@" bash -c '
     set -euo pipefail; SCRIPT_NAME=test
     . "$0/vendor/nginx-pgbouncer/lib/common.sh"; . "$LIB_DIR/pgbouncer.sh"
-    MODE=$1; settings::read; write_configs
-    if [[ $2 == exports ]]; then printf "%s\n" "${POOLED_EXPORTS[@]}"; else cat "$RUN_DIR/$2"; fi
-    rm -rf "$RUN_DIR"' "$T" "$mode" "$file"
+    MODE=$1; settings::read; pgbouncer_config::write
+    if [[ $2 == exports ]]; then printf "%s\n" "${POOLED_EXPORTS[@]}"; else cat "$POOLER_DIR/$2"; fi
+    rm -rf "$POOLER_DIR"' "$T" "$mode" "$file"
 }
 
 # nginx_conf CONFIG VAR=VALUE...: the nginx config start-nginx renders (and nginx -t passes) with
@@ -41,7 +41,7 @@ nginx_conf() {
   env -i PATH=/usr/bin:/bin TMPDIR="$T/tmp" PORT=5000 "$@" bash -c '
     set -euo pipefail; SCRIPT_NAME=test
     . "$0/vendor/nginx-pgbouncer/lib/common.sh"; . "$LIB_DIR/nginx-config.sh"
-    read_settings; render_config; cat "$RUN_DIR/nginx.conf"' "$T"
+    nginx_config::require_port; nginx_config::export_settings; nginx_config::render; cat "$RENDER_DIR/nginx.conf"' "$T"
 }
 
 # The anchor's pgbouncer.ini lines for an app that sets nothing (heroku-buildpack-pgbouncer's
@@ -167,8 +167,8 @@ NGINX_CASES=(
   )
   local cases name
   cases=$(printf '%s\n' "${PGBOUNCER_CASES[@]}" "${NGINX_CASES[@]}")
-  # shellcheck source=runtime/lib/settings.sh
-  . "$REPO/runtime/lib/settings.sh"
+  # shellcheck source=dyno/lib/settings.sh
+  . "$REPO/dyno/lib/settings.sh"
   for name in "${SETTING_NAMES[@]}"; do
     [[ ${SETTING_ORIGIN[$name]} == ours ]] && continue
     [[ $name == FORCE || -n ${elsewhere[$name]:-} ]] && continue
