@@ -3,7 +3,7 @@
 #   cold: bin/compile with an empty cache, artifacts from a loopback mirror
 #         vs `curl | sha256sum` + `tar xzf` of the same artifacts
 #   warm: bin/compile with the cache filled   vs `tar xzf` of the same artifacts
-# Rounds alternate the two sides; medians and ratios are printed. Needs dist/vendor (npm run
+# Rounds alternate the two sides; medians and ratios are printed. Needs artifacts (npm run
 # vendor:build) and python3 for the mirror. Usage: bench/compile.sh [ROUNDS] [STACK]
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,7 +14,7 @@ WORK=$(mktemp -d)
 . "$REPO/test/support/dyno.sh"
 trap 'mirror::stop; rm -rf "$WORK"' EXIT
 
-mirror::start "$REPO/dist/vendor" "$WORK"
+mirror::start "$REPO/artifacts" "$WORK"
 url=$MIRROR_URL
 mkdir -p "$WORK/env" && echo "$url" >"$WORK/env/BUILDPACK_VENDOR_URL"
 files=$(node -e '
@@ -47,7 +47,7 @@ floor_warm() { # unpack only
   local d="$WORK/floor-warm" t f
   rm -rf "$d" && mkdir -p "$d"
   t=$(now)
-  for f in $files; do mkdir -p "$d/${f%%-*}" && tar -xzf "$REPO/dist/vendor/$f" -C "$d/${f%%-*}"; done
+  for f in $files; do mkdir -p "$d/${f%%-*}" && tar -xzf "$REPO/artifacts/$f" -C "$d/${f%%-*}"; done
   elapsed "$t"
 }
 
@@ -91,7 +91,7 @@ for _ in $(seq "$ROUNDS"); do
   part node node -e 0
   part bundle node "$REPO/dist/buildpack.cjs"
   part rehash sha256sum "${cached[@]}"
-  part nginx-t env -i PATH=/usr/bin:/bin HOME="$WORK/build" PORT=5000 NGINX_PGBOUNCER_VENDOR="$WORK/build/vendor" bash "$WORK/build/bin/start-nginx" --check-config
+  part nginx-t env -i PATH=/usr/bin:/bin HOME="$WORK/build" PORT=5000 _NGINX_PGBOUNCER_BINARIES="$WORK/build/vendor" bash "$WORK/build/bin/start-nginx" --check-config
 done
 echo
 echo "| part of a warm compile | median |"

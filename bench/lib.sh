@@ -26,7 +26,7 @@ bench_database() {
 # bench_app FIXTURE_DIR...: the fixture dirs copied into one app, compiled for heroku-24 from a
 # loopback mirror and moved to $BENCH_WORK/app (APP), owned by the dyno user; PORT, a free port.
 bench_app() {
-  mirror::start "$REPO/dist/vendor" "$BENCH_WORK"
+  mirror::start "$REPO/artifacts" "$BENCH_WORK"
   mkdir -p "$BENCH_WORK/src"
   local d
   for d; do cp -r "$d/." "$BENCH_WORK/src/"; done

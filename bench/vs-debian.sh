@@ -12,7 +12,7 @@
 # Prints, per case, each side's figure, ours / Debian's, and the memory of the program under test
 # (KiB, read at the end of the last round's load: see memory()).
 #   CASES="A B": only those cases.
-#   OURS=DIR: ours from DIR/{nginx,pgbouncer,stunnel}/bin rather than dist/vendor (a trial build).
+#   OURS=DIR: ours from DIR/{nginx,pgbouncer,stunnel}/bin rather than artifacts (a trial build).
 #   ARCH=arm64: our linux-arm64 artifacts under qemu-aarch64-static against nothing: a functional
 #   check that each case answers (qemu's timings mean nothing).
 # Usage: [ARCH=arm64] [OURS=DIR] [CASES=...] bench/vs-debian.sh [ROUNDS] [SECONDS]
@@ -32,12 +32,12 @@ kill_started() {
   local pid
   for pid in "${PIDS[@]}"; do stop "$pid"; done
 }
-cleanup() {
+pgbouncer::cleanup() {
   kill_started
   [[ -d $WORK/pg ]] && "$REPO/test/support/pg.sh" stop "$WORK/pg"
   rm -rf "$WORK"
 }
-trap cleanup EXIT
+trap pgbouncer::cleanup EXIT
 
 free_port() { "$REPO/test/support/free-port.sh"; }
 
@@ -74,7 +74,7 @@ ours_root() {
   fi
   mkdir -p "$WORK/ours"
   for name in nginx pgbouncer stunnel; do
-    tarball=$(ls "$REPO"/dist/vendor/"$name"-*-linux-"$ARCH".tar.gz)
+    tarball=$(ls "$REPO"/artifacts/"$name"-*-linux-"$ARCH".tar.gz)
     mkdir -p "$WORK/ours/$name" && tar -xzf "$tarball" -C "$WORK/ours/$name"
   done
 }
@@ -286,7 +286,7 @@ chmod 644 "$WORK/files/tls.key"
 TLS_PORT=$(free_port)
 tls_dir=$(nginx_conf ours tls "server { listen 127.0.0.1:$TLS_PORT ssl; ssl_certificate $WORK/files/tls.crt; ssl_certificate_key $WORK/files/tls.key; root $WORK/files; }")
 # The server is the same for both sides, and native: this machine's own nginx of ours.
-mkdir -p "$WORK/native" && tar -xzf "$(ls "$REPO"/dist/vendor/nginx-*-linux-x64.tar.gz)" -C "$WORK/native"
+mkdir -p "$WORK/native" && tar -xzf "$(ls "$REPO"/artifacts/nginx-*-linux-x64.tar.gz)" -C "$WORK/native"
 QEMU_SAVED=("${QEMU[@]}") QEMU=()
 start ours tls "$WORK/native/bin/nginx" -p "$tls_dir" -c "$tls_dir/nginx.conf"
 QEMU=("${QEMU_SAVED[@]}")

@@ -230,7 +230,7 @@ build_nginx() {
     "$SRC/nginx/conf/fastcgi.conf" "$SRC/nginx/conf/scgi_params" "$STAGE/nginx/conf/"
 }
 
-# mruby, for runtime/lib/erb.rb: config/nginx.conf.erb is Ruby (heroku-buildpack-nginx renders it
+# mruby, for dyno/libexec/erb.rb: config/nginx.conf.erb is Ruby (heroku-buildpack-nginx renders it
 # with Ruby's erb), and a dyno has no Ruby we can count on. It ships beside nginx, in libexec/ (not
 # on the app's PATH). Its build runs the build machine's Ruby (minirake).
 build_mruby() {

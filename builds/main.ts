@@ -1,10 +1,11 @@
 /**
- * `npm run vendor:build [-- --update-manifest] [--no-cache]`
+ * `npm run vendor:build [-- --update-manifest] [--no-cache] [--this-platform]`
  *
- * Builds every artifact of vendor-manifest.json into dist/vendor/ from pinned sources, then checks
+ * Builds every artifact of vendor-manifest.json into artifacts/ from pinned sources, then checks
  * each artifact's sha256 against the manifest (exit 1 on a difference) or, with --update-manifest,
  * rewrites the pins. Built artifacts are cached outside the repo, keyed by everything that goes
- * into them, so tests and CI build once per machine.
+ * into them, so tests and CI build once per machine. --this-platform builds only this machine's
+ * platform (the demo's needs: linux-x64 here, not arm64 under a cross compiler).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import {
@@ -40,8 +41,8 @@ function findRoot(dir: string): string {
 }
 const ROOT = findRoot(process.cwd());
 const MANIFEST_PATH = join(ROOT, "vendor-manifest.json");
-const OUT_DIR = join(ROOT, "dist/vendor");
-const VENDOR_DIR = join(ROOT, "builds");
+const OUT_DIR = join(ROOT, "artifacts");
+const BUILDS_DIR = join(ROOT, "builds");
 // Fixed: the path ends up inside the binaries, so every build must use the same one.
 const BUILD_ROOT = "/tmp/hbnp-vendor-build";
 const CACHE_ROOT = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "heroku-buildpack-nginx-pgbouncer");
@@ -50,15 +51,19 @@ const log = consoleLog();
 interface Options {
   updateManifest: boolean;
   useCache: boolean;
+  thisPlatformOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { updateManifest: false, useCache: true };
+  const opts: Options = { updateManifest: false, useCache: true, thisPlatformOnly: false };
   for (const a of argv) {
     if (a === "--update-manifest") opts.updateManifest = true;
     else if (a === "--no-cache") opts.useCache = false;
-    else throw new UserError(`unknown option ${a}`, "Options: --update-manifest, --no-cache.");
+    else if (a === "--this-platform") opts.thisPlatformOnly = true;
+    else throw new UserError(`unknown option ${a}`, "Options: --update-manifest, --no-cache, --this-platform.");
   }
+  if (opts.updateManifest && opts.thisPlatformOnly)
+    throw new UserError("--update-manifest needs every platform's artifacts", "Leave out --this-platform.");
   return opts;
 }
 
@@ -100,7 +105,7 @@ function fetchNpm(spec: string, sha256: string, dir: string, pinned: boolean): s
 }
 
 function runScript(script: string, args: string[], env: Record<string, string>): void {
-  const r = spawnSync("bash", [join(VENDOR_DIR, script), ...args], {
+  const r = spawnSync("bash", [join(BUILDS_DIR, script), ...args], {
     stdio: "inherit",
     env: { ...process.env, ...env },
   });
@@ -209,7 +214,7 @@ function writeSboms(manifest: Manifest, ledger: Ledger, natives: Manifest["artif
         );
       properties.push({ name: "nginx:modules", value: modules.join(" ") });
     }
-    const bom = artifactSbom(a, manifest, join(VENDOR_DIR, "patches"), ledger, properties);
+    const bom = artifactSbom(a, manifest, join(BUILDS_DIR, "patches"), ledger, properties);
     writeFileSync(join(staged, SBOM_FILE), `${JSON.stringify(bom, null, 2)}\n`);
     const fixed = (bom.vulnerabilities ?? []).length;
     log.detail(`${a.name}: ${bom.components.length + 1} components, ${fixed} advisories with their status`);
@@ -227,7 +232,8 @@ function checkBuiltSbom(a: Manifest["artifacts"][number], manifest: Manifest, ta
   }
 }
 
-function build(manifest: Manifest, ledger: Ledger, outDir: string, updating: boolean): void {
+/** Builds the artifacts of `platforms` into outDir. */
+function build(manifest: Manifest, ledger: Ledger, outDir: string, updating: boolean, platforms: Set<string>): void {
   const sources = join(CACHE_ROOT, "sources");
   mkdirSync(sources, { recursive: true });
   const env: Record<string, string> = {
@@ -241,7 +247,7 @@ function build(manifest: Manifest, ledger: Ledger, outDir: string, updating: boo
     env[`VER_${libraryEnvName(lib.name)}`] = lib.version;
     log.detail(`${lib.debian.orig}: sha256 ok`);
   }
-  const natives = manifest.artifacts.filter((a) => a.name !== "node");
+  const natives = manifest.artifacts.filter((a) => a.name !== "node" && platforms.has(a.platform));
   for (const a of natives) {
     if (!a.debian) throw new BuildpackFault(`vendor-manifest.json: ${a.file} has no Debian source pin`);
     env[`SRC_${libraryEnvName(a.name)}`] = fetchOrig(a.debian, a.source.sha256, sources);
@@ -264,7 +270,7 @@ function build(manifest: Manifest, ledger: Ledger, outDir: string, updating: boo
     );
     runScript("build-static.sh", ["package"], { ...env, PLATFORM: platform });
   }
-  for (const a of manifest.artifacts.filter((x) => x.name === "node")) {
+  for (const a of manifest.artifacts.filter((x) => x.name === "node" && platforms.has(x.platform))) {
     const spec = a.source.url.replace(/^npm:/, "");
     const tgz = fetchNpm(spec, a.source.sha256, sources, !updating);
     if (updating) a.source.sha256 = sha256Text(readFileSync(tgz));
@@ -276,31 +282,40 @@ async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const started = Date.now();
   const manifest = validateManifest(JSON.parse(readFileSync(MANIFEST_PATH, "utf8")));
-  checkPatchLists(manifest, VENDOR_DIR);
-  const ledger = readLedger(VENDOR_DIR);
-  const drift = ledgerProblems(ledger, manifest, join(VENDOR_DIR, "patches"));
+  checkPatchLists(manifest, BUILDS_DIR);
+  const ledger = readLedger(BUILDS_DIR);
+  const drift = ledgerProblems(ledger, manifest, join(BUILDS_DIR, "patches"));
   if (drift.length)
     throw new BuildpackFault(
       `builds/advisories.json and the build disagree:\n${drift.join("\n")}`,
       'Bring the ledger up to date (builds/README.md, "The advisory ledger").',
     );
-  const key = buildInputsKey(manifest, VENDOR_DIR);
+  const key = buildInputsKey(manifest, BUILDS_DIR);
   const cacheDir = join(CACHE_ROOT, "vendor", key);
-  const cached = opts.useCache && manifest.artifacts.every((a) => existsSync(join(cacheDir, a.file)));
+  const thisPlatform = `linux-${process.arch}`;
+  const wanted = manifest.artifacts.filter((a) => !opts.thisPlatformOnly || a.platform === thisPlatform);
+  if (wanted.length === 0)
+    throw new UserError(`vendor-manifest.json has no ${thisPlatform} artifacts`, "Build on linux-x64.");
+  // The cache holds each platform's artifacts apart: a --this-platform run leaves the others to build.
+  const missing = new Set(
+    wanted.filter((a) => !opts.useCache || !existsSync(join(cacheDir, a.file))).map((a) => a.platform),
+  );
+  const cached = missing.size === 0;
   if (cached) {
     log.step(`Using cached artifacts (${cacheDir})`);
   } else {
     const tmp = `${cacheDir}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
-    build(manifest, ledger, tmp, opts.updateManifest);
-    rmSync(cacheDir, { recursive: true, force: true });
-    renameSync(tmp, cacheDir);
+    build(manifest, ledger, tmp, opts.updateManifest, missing);
+    mkdirSync(cacheDir, { recursive: true });
+    for (const f of readdirSync(tmp)) renameSync(join(tmp, f), join(cacheDir, f));
+    rmSync(tmp, { recursive: true, force: true });
   }
   mkdirSync(OUT_DIR, { recursive: true });
   const mismatches: string[] = [];
   log.step("Artifacts");
-  for (const a of manifest.artifacts) {
+  for (const a of wanted) {
     const from = join(cacheDir, a.file);
     copyFileSync(from, join(OUT_DIR, a.file));
     const sha256 = await sha256File(from);
@@ -315,7 +330,7 @@ async function main(): Promise<void> {
     a.sha256 = sha256;
     a.size = size;
   }
-  for (const f of readdirSync(OUT_DIR)) if (!manifest.artifacts.some((a) => a.file === f)) rmSync(join(OUT_DIR, f));
+  for (const f of readdirSync(OUT_DIR)) if (!wanted.some((a) => a.file === f)) rmSync(join(OUT_DIR, f));
   log.detail(`done in ${((Date.now() - started) / 1000).toFixed(0)} s${cached ? " (cached)" : ""}`);
   if (opts.updateManifest) {
     writeFileSync(MANIFEST_PATH, `${JSON.stringify(manifest, null, 2)}\n`);

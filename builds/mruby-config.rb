@@ -1,5 +1,5 @@
 # mruby's build config (read by its minirake from build_mruby in build-static.sh): the static
-# mruby that runtime/lib/erb.rb runs on to render config/nginx.conf.erb at boot.
+# mruby that dyno/libexec/erb.rb runs on to render config/nginx.conf.erb at boot.
 # CC, AR, CFLAGS_COMMON and CROSS come from build-static.sh.
 
 # No lock file: minirake would write it beside this config, into the source tree.

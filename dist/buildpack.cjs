@@ -25652,6 +25652,11 @@ var import_node_path9 = require("node:path");
 // src/classic/compile.ts
 var import_node_path7 = require("node:path");
 
+// src/core/build-app.ts
+var import_node_child_process = require("node:child_process");
+var import_node_fs8 = require("node:fs");
+var import_node_path6 = require("node:path");
+
 // src/core/config-vars.ts
 var import_node_fs = require("node:fs");
 var import_node_path = require("node:path");
@@ -25718,11 +25723,6 @@ function vendorBaseUrl(config, manifestBaseUrl) {
   }
   return raw.replace(/\/+$/, "");
 }
-
-// src/core/install-runtime.ts
-var import_node_child_process = require("node:child_process");
-var import_node_fs8 = require("node:fs");
-var import_node_path6 = require("node:path");
 
 // src/core/install.ts
 var import_node_path4 = require("node:path");
@@ -26004,7 +26004,8 @@ async function installArtifacts(artifacts, destRoot, opts) {
 // src/core/layout.ts
 var import_node_fs6 = require("node:fs");
 var import_node_path5 = require("node:path");
-var RUNTIME_HOME = "vendor/nginx-pgbouncer";
+var DYNO_FILES = "dyno";
+var BUILDPACK_HOME = "vendor/nginx-pgbouncer";
 function copyTree(from, to) {
   (0, import_node_fs6.mkdirSync)(to, { recursive: true });
   for (const name of (0, import_node_fs6.readdirSync)(from)) {
@@ -26017,22 +26018,23 @@ function copyTree(from, to) {
     }
   }
 }
-function anchorBuildpackOf(script) {
+function formerBuildpackOf(script) {
   return script.startsWith("start-pgbouncer") ? "heroku/pgbouncer" : "heroku-community/nginx";
 }
 function keptScriptWarning(script) {
-  const anchor = anchorBuildpackOf(script);
+  const former = formerBuildpackOf(script);
   return `bin/${script} is already in the app: keeping it, not installing ours.
-If ${anchor} is still in the app's buildpacks (it writes this script), remove it: heroku buildpacks:remove ${anchor}
+If ${former} is still in the app's buildpacks (it writes this script), remove it: heroku buildpacks:remove ${former}
 If the script is your own, rename it to use ours.`;
 }
-function layOutRuntime(runtimeSource, slugDir, log) {
+function layOutDynoFiles(buildpackDir, slugDir, log) {
+  const source2 = (0, import_node_path5.join)(buildpackDir, DYNO_FILES);
   const binDir = (0, import_node_path5.join)(slugDir, "bin");
   (0, import_node_fs6.mkdirSync)(binDir, { recursive: true });
   const scripts = [];
   const written = [];
-  for (const name of (0, import_node_fs6.readdirSync)((0, import_node_path5.join)(runtimeSource, "bin")).sort()) {
-    const src = (0, import_node_path5.join)(runtimeSource, "bin", name);
+  for (const name of (0, import_node_fs6.readdirSync)((0, import_node_path5.join)(source2, "bin")).sort()) {
+    const src = (0, import_node_path5.join)(source2, "bin", name);
     const dst = (0, import_node_path5.join)(binDir, name);
     if ((0, import_node_fs6.existsSync)(dst) && !(0, import_node_fs6.readFileSync)(dst).equals((0, import_node_fs6.readFileSync)(src))) {
       log.warn(keptScriptWarning(name));
@@ -26043,9 +26045,9 @@ function layOutRuntime(runtimeSource, slugDir, log) {
     scripts.push(`bin/${name}`);
     written.push(dst);
   }
-  written.push((0, import_node_path5.join)(slugDir, RUNTIME_HOME));
-  for (const sub of ["lib", "conf"]) {
-    if ((0, import_node_fs6.existsSync)((0, import_node_path5.join)(runtimeSource, sub))) copyTree((0, import_node_path5.join)(runtimeSource, sub), (0, import_node_path5.join)(slugDir, RUNTIME_HOME, sub));
+  written.push((0, import_node_path5.join)(slugDir, BUILDPACK_HOME));
+  for (const sub of ["lib", "libexec", "conf"]) {
+    if ((0, import_node_fs6.existsSync)((0, import_node_path5.join)(source2, sub))) copyTree((0, import_node_path5.join)(source2, sub), (0, import_node_path5.join)(slugDir, BUILDPACK_HOME, sub));
   }
   (0, import_node_fs6.mkdirSync)((0, import_node_path5.join)(slugDir, ".profile.d"), { recursive: true });
   const profile = (0, import_node_path5.join)(slugDir, ".profile.d", "nginx-pgbouncer.sh");
@@ -26263,8 +26265,8 @@ function selectArtifacts(manifest, stack, ranges = {}, arch = "amd64") {
   return chosen;
 }
 
-// src/core/install-runtime.ts
-function runtimeArtifacts(manifest, stack, arch, config) {
+// src/core/build-app.ts
+function artifactsToInstall(manifest, stack, arch, config) {
   return selectArtifacts(
     manifest,
     stack,
@@ -26281,11 +26283,11 @@ function targetArch(name, source2) {
     );
   return arch;
 }
-async function installRuntime(req) {
+async function buildApp(req) {
   const started = Date.now();
   const { log } = req;
   const { manifest } = req;
-  const artifacts = runtimeArtifacts(manifest, req.stack, req.arch, req.config);
+  const artifacts = artifactsToInstall(manifest, req.stack, req.arch, req.config);
   const baseUrl = vendorBaseUrl(req.config, manifest.baseUrl);
   log.step(`Installing nginx, pgbouncer and stunnel for ${req.stack}${req.arch === "amd64" ? "" : ` (${req.arch})`}`);
   const placed = [req.vendorDir, ...["bin", ".profile.d", "logs"].map((d) => (0, import_node_path6.join)(req.appDir, d))].filter(
@@ -26294,7 +26296,7 @@ async function installRuntime(req) {
   try {
     const installed = await placeArtifacts(req, manifest, artifacts, baseUrl, placed);
     log.step("Installing start scripts");
-    const { scripts, written } = layOutRuntime((0, import_node_path6.join)(req.buildpackDir, "runtime"), req.appDir, log);
+    const { scripts, written } = layOutDynoFiles(req.buildpackDir, req.appDir, log);
     placed.push(...written);
     log.detail(scripts.join(", "));
     checkRunConfig(req.appDir, req.vendorDir, req.envDir, scripts, req.arch, log);
@@ -26341,9 +26343,9 @@ function checkRunConfig(appDir, vendorDir, envDir, installed, arch, log) {
         HOME: appDir,
         PORT: "5000",
         TMPDIR: process.env.TMPDIR ?? "/tmp",
-        NGINX_PGBOUNCER_VENDOR: vendorDir,
+        _NGINX_PGBOUNCER_BINARIES: vendorDir,
         // Binaries for another architecture than this build machine's cannot run nginx -t here.
-        ...archOf(process.arch) === arch ? {} : { NGINX_PGBOUNCER_FOREIGN_ARCH: arch }
+        ...archOf(process.arch) === arch ? {} : { _NGINX_PGBOUNCER_FOREIGN_ARCH: arch }
       }
     });
     if (r.status !== 0) {
@@ -26367,7 +26369,7 @@ async function compile(args, buildpackDir, log) {
       "Usage: bin/compile BUILD_DIR CACHE_DIR [ENV_DIR]"
     );
   }
-  await installRuntime({
+  await buildApp({
     buildpackDir,
     manifest: loadManifest((0, import_node_path7.join)(buildpackDir, "vendor-manifest.json")),
     stack: process.env.STACK ?? "",
@@ -26436,7 +26438,7 @@ async function cnbBuild(args, buildpackDir, log) {
   const config = readConfigVars(envDir);
   const manifest = loadManifest((0, import_node_path8.join)(buildpackDir, "vendor-manifest.json"));
   const arch = process.env.CNB_TARGET_ARCH ? targetArch(process.env.CNB_TARGET_ARCH, "CNB_TARGET_ARCH") : targetArch(process.arch, "this build machine's architecture");
-  const artifacts = runtimeArtifacts(manifest, stack, arch, config);
+  const artifacts = artifactsToInstall(manifest, stack, arch, config);
   const wanted = { stack, arch };
   for (const a of artifacts) wanted[`${a.name}.sha256`] = a.sha256;
   const layer = (0, import_node_path8.join)(layersDir, LAYER);
@@ -26445,14 +26447,14 @@ async function cnbBuild(args, buildpackDir, log) {
   if (reusable) {
     log.step("Reusing the cached nginx, pgbouncer and stunnel layer");
     for (const a of artifacts) log.detail(`${a.name} ${a.version}: unchanged`);
-    const { scripts } = layOutRuntime((0, import_node_path8.join)(buildpackDir, "runtime"), appDir, log);
+    const { scripts } = layOutDynoFiles(buildpackDir, appDir, log);
     checkRunConfig(appDir, layer, envDir, scripts, arch, log);
   } else {
     if (restored !== null) log.step("The pinned artifacts changed: rebuilding the layer");
     (0, import_node_fs10.rmSync)(layer, { recursive: true, force: true });
     (0, import_node_fs10.mkdirSync)(layer, { recursive: true });
     const downloads = (0, import_node_path8.join)(layersDir, DOWNLOADS_LAYER);
-    await installRuntime({
+    await buildApp({
       buildpackDir,
       manifest,
       stack,
@@ -26471,7 +26473,7 @@ async function cnbBuild(args, buildpackDir, log) {
   }
   const envLaunch = (0, import_node_path8.join)(layer, "env.launch");
   (0, import_node_fs10.mkdirSync)(envLaunch, { recursive: true });
-  (0, import_node_fs10.writeFileSync)((0, import_node_path8.join)(envLaunch, "NGINX_PGBOUNCER_VENDOR.override"), layer);
+  (0, import_node_fs10.writeFileSync)((0, import_node_path8.join)(envLaunch, "_NGINX_PGBOUNCER_BINARIES.override"), layer);
   (0, import_node_fs10.writeFileSync)(
     (0, import_node_path8.join)(envLaunch, "PATH.prepend"),
     ["nginx", "pgbouncer", "stunnel"].map((n) => (0, import_node_path8.join)(layer, n, "bin")).join(":")

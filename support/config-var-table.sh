@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Prints the README's table of config vars from runtime/lib/settings.sh, the one list the start
+# Prints the README's table of config vars from dyno/lib/settings.sh, the one list the start
 # scripts read them from. `npm run docs` puts it into the README; a test checks that it is current.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=runtime/lib/settings.sh
-. "$REPO/runtime/lib/settings.sh"
+# shellcheck source=dyno/lib/settings.sh
+. "$REPO/dyno/lib/settings.sh"
 
 # settings::table: the README's table of config vars.
 config_var_table() {

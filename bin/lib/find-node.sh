@@ -6,14 +6,14 @@
 MIN_NODE_MAJOR=16
 
 # `node --version` answers in milliseconds; running code would cost a full Node start (~0.1 s).
-node_is_usable() {
+find_node::is_usable() {
   local version
   version=$("$1" --version 2>/dev/null) || return 1
   [[ $version =~ ^v([0-9]+)\. ]] && ((BASH_REMATCH[1] >= MIN_NODE_MAJOR))
 }
 
-# vendor_base_url ENV_DIR: BUILDPACK_VENDOR_URL from the config vars, else the manifest's.
-vendor_base_url() {
+# find_node::vendor_base_url ENV_DIR: BUILDPACK_VENDOR_URL from the config vars, else the manifest's.
+find_node::vendor_base_url() {
   local env_dir=$1 url
   if [[ -n $env_dir && -s $env_dir/BUILDPACK_VENDOR_URL ]]; then
     url=$(<"$env_dir/BUILDPACK_VENDOR_URL")
@@ -27,21 +27,21 @@ vendor_base_url() {
   printf '%s\n' "${url%/}"
 }
 
-# build_arch: this machine's architecture as the manifest names it (the Node fetched must run
+# find_node::build_arch: this machine's architecture as the manifest names it (the Node fetched must run
 # here, whatever the binaries are for); node-pins.sh, sourced first, holds the names.
-build_arch() {
+find_node::build_arch() {
   local machine name
   machine=$(uname -m)
   name="NODE_PINS_ARCH_${machine//[^A-Za-z0-9]/_}"
   printf '%s\n' "${!name:-$machine}"
 }
 
-# fetch_pinned_node STACK CACHE_DIR ENV_DIR: prints the path of the pinned node binary.
-fetch_pinned_node() {
+# find_node::fetch_pinned STACK CACHE_DIR ENV_DIR: prints the path of the pinned node binary.
+find_node::fetch_pinned() {
   local stack=$1 cache=$2 env_dir=$3 pin_var pin file sha256 size dir base tmp arch
   # shellcheck source=dist/node-pins.sh
   . "$BP_DIR/dist/node-pins.sh"
-  arch=$(build_arch)
+  arch=$(find_node::build_arch)
   pin_var="NODE_PIN_${stack//[^A-Za-z0-9]/_}_$arch"
   pin=${!pin_var:-}
   if [[ -z $stack ]]; then
@@ -60,7 +60,7 @@ fetch_pinned_node() {
     printf '%s\n' "$dir/bin/node"
     return 0
   fi
-  base=$(vendor_base_url "$env_dir") || return 1
+  base=$(find_node::vendor_base_url "$env_dir") || return 1
   echo "-----> Fetching ${file%-linux-*} to run the build ($((size / 1048576)) MB)" >&2
   mkdir -p "$cache/nginx-pgbouncer/compile-node"
   tmp=$(mktemp "$cache/nginx-pgbouncer/compile-node/.download.XXXXXX")
@@ -82,13 +82,13 @@ fetch_pinned_node() {
   printf '%s\n' "$dir/bin/node"
 }
 
-# find_node STACK CACHE_DIR ENV_DIR
-find_node() {
+# find_node::find STACK CACHE_DIR ENV_DIR
+find_node::find() {
   local candidate
   candidate=$(command -v node 2>/dev/null || true)
-  if [[ -n $candidate ]] && node_is_usable "$candidate"; then
+  if [[ -n $candidate ]] && find_node::is_usable "$candidate"; then
     printf '%s\n' "$candidate"
     return 0
   fi
-  fetch_pinned_node "$@"
+  find_node::fetch_pinned "$@"
 }

@@ -535,7 +535,7 @@ int supervise_main(int argc, char **argv) {
   }
   read_plan(argv[1]);
   unlink(argv[1]);
-  unsetenv("NGINX_PGBOUNCER_PLAN"); /* the app's own start scripts begin a plan of their own */
+  unsetenv("_NGINX_PGBOUNCER_PLAN"); /* the app's own start scripts begin a plan of their own */
   int mains = 0;
   for (int i = 0; i < n_children; i++) {
     struct child *c = &children[i];

@@ -4,7 +4,7 @@
 #
 # Globals: the start scripts read each other's environment (a Procfile nests them) and the app's
 # config vars, whose names start with NGINX_ and PGBOUNCER_. So no global of ours has those
-# prefixes (test/runtime/namespaces.bats), and what our processes pass each other in the
+# prefixes (test/dyno/namespaces.bats), and what our processes pass each other in the
 # environment starts with _NGINX_PGBOUNCER_, which no config var does.
 
 # The slug root (bin/..) and where the binaries are: vendor/ in a classic slug, a layer in CNB

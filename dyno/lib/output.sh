@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # What the start scripts say on the dyno's stderr, under the script's name (SCRIPT_NAME), as
 # heroku-buildpack-nginx's and heroku-buildpack-pgbouncer's scripts do. Sourced by common.sh.
-# Every message is listed in the README's Troubleshooting (test/runtime/messages.bats).
+# Every message is listed in the README's Troubleshooting (test/dyno/messages.bats).
 
 # output::say MESSAGE: a line; a closed stderr is no reason to stop.
 output::say() { printf '%s: %s\n' "$SCRIPT_NAME" "$*" >&2 || true; }

@@ -1,7 +1,7 @@
 import { join } from "node:path";
+import { buildApp, targetArch } from "../core/build-app";
 import { readConfigVars } from "../core/config-vars";
 import { UserError } from "../core/errors";
-import { installRuntime, targetArch } from "../core/install-runtime";
 import type { Log } from "../core/log";
 import { loadManifest } from "../core/manifest";
 
@@ -14,7 +14,7 @@ export async function compile(args: string[], buildpackDir: string, log: Log): P
       "Usage: bin/compile BUILD_DIR CACHE_DIR [ENV_DIR]",
     );
   }
-  await installRuntime({
+  await buildApp({
     buildpackDir,
     manifest: loadManifest(join(buildpackDir, "vendor-manifest.json")),
     stack: process.env.STACK ?? "",

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { artifactsToInstall, buildApp, checkRunConfig, targetArch } from "../core/build-app";
 import { readConfigVars } from "../core/config-vars";
 import { UserError } from "../core/errors";
-import { checkRunConfig, installRuntime, runtimeArtifacts, targetArch } from "../core/install-runtime";
-import { layOutRuntime } from "../core/layout";
+import { layOutDynoFiles } from "../core/layout";
 import type { Log } from "../core/log";
 import { loadManifest } from "../core/manifest";
 import { type CdxBom, layerBom, readArtifactSbom } from "../core/sbom";
@@ -35,7 +35,7 @@ export async function cnbBuild(args: string[], buildpackDir: string, log: Log): 
   const arch = process.env.CNB_TARGET_ARCH
     ? targetArch(process.env.CNB_TARGET_ARCH, "CNB_TARGET_ARCH")
     : targetArch(process.arch, "this build machine's architecture");
-  const artifacts = runtimeArtifacts(manifest, stack, arch, config);
+  const artifacts = artifactsToInstall(manifest, stack, arch, config);
   const wanted: Record<string, string> = { stack, arch };
   for (const a of artifacts) wanted[`${a.name}.sha256`] = a.sha256;
 
@@ -45,14 +45,14 @@ export async function cnbBuild(args: string[], buildpackDir: string, log: Log): 
   if (reusable) {
     log.step("Reusing the cached nginx, pgbouncer and stunnel layer");
     for (const a of artifacts) log.detail(`${a.name} ${a.version}: unchanged`);
-    const { scripts } = layOutRuntime(join(buildpackDir, "runtime"), appDir, log);
+    const { scripts } = layOutDynoFiles(buildpackDir, appDir, log);
     checkRunConfig(appDir, layer, envDir, scripts, arch, log);
   } else {
     if (restored !== null) log.step("The pinned artifacts changed: rebuilding the layer");
     rmSync(layer, { recursive: true, force: true });
     mkdirSync(layer, { recursive: true });
     const downloads = join(layersDir, DOWNLOADS_LAYER);
-    await installRuntime({
+    await buildApp({
       buildpackDir,
       manifest,
       stack,
@@ -73,7 +73,7 @@ export async function cnbBuild(args: string[], buildpackDir: string, log: Log): 
   // Launched processes get no profile.d: what the start scripts need comes from env.launch/.
   const envLaunch = join(layer, "env.launch");
   mkdirSync(envLaunch, { recursive: true });
-  writeFileSync(join(envLaunch, "NGINX_PGBOUNCER_VENDOR.override"), layer);
+  writeFileSync(join(envLaunch, "_NGINX_PGBOUNCER_BINARIES.override"), layer);
   writeFileSync(
     join(envLaunch, "PATH.prepend"),
     ["nginx", "pgbouncer", "stunnel"].map((n) => join(layer, n, "bin")).join(":"),

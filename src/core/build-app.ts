@@ -4,11 +4,11 @@ import { join } from "node:path";
 import { type BuildConfig, vendorBaseUrl } from "./config-vars";
 import { UserError } from "./errors";
 import { type Installed, installArtifacts } from "./install";
-import { layOutRuntime } from "./layout";
+import { layOutDynoFiles } from "./layout";
 import { elapsed, type Log } from "./log";
 import { type Arch, type Artifact, archOf, type Manifest, selectArtifacts } from "./manifest";
 
-export interface InstallRequest {
+export interface BuildRequest {
   buildpackDir: string;
   manifest: Manifest;
   stack: string;
@@ -26,7 +26,7 @@ export interface InstallRequest {
 }
 
 /** What a slug runs with on `stack` and `arch`: nginx, pgbouncer and stunnel, versions as the config vars ask. */
-export function runtimeArtifacts(manifest: Manifest, stack: string, arch: Arch, config: BuildConfig): Artifact[] {
+export function artifactsToInstall(manifest: Manifest, stack: string, arch: Arch, config: BuildConfig): Artifact[] {
   return selectArtifacts(
     manifest,
     stack,
@@ -50,11 +50,11 @@ export function targetArch(name: string, source: string): Arch {
  * The work both front ends share: pick the stack's artifacts, install them verified, lay out the
  * start scripts and check the nginx config. A failed build leaves no half install.
  */
-export async function installRuntime(req: InstallRequest): Promise<Installed[]> {
+export async function buildApp(req: BuildRequest): Promise<Installed[]> {
   const started = Date.now();
   const { log } = req;
   const { manifest } = req;
-  const artifacts = runtimeArtifacts(manifest, req.stack, req.arch, req.config);
+  const artifacts = artifactsToInstall(manifest, req.stack, req.arch, req.config);
   const baseUrl = vendorBaseUrl(req.config, manifest.baseUrl);
 
   log.step(`Installing nginx, pgbouncer and stunnel for ${req.stack}${req.arch === "amd64" ? "" : ` (${req.arch})`}`);
@@ -66,7 +66,7 @@ export async function installRuntime(req: InstallRequest): Promise<Installed[]> 
   try {
     const installed = await placeArtifacts(req, manifest, artifacts, baseUrl, placed);
     log.step("Installing start scripts");
-    const { scripts, written } = layOutRuntime(join(req.buildpackDir, "runtime"), req.appDir, log);
+    const { scripts, written } = layOutDynoFiles(req.buildpackDir, req.appDir, log);
     placed.push(...written);
     log.detail(scripts.join(", "));
     checkRunConfig(req.appDir, req.vendorDir, req.envDir, scripts, req.arch, log);
@@ -83,7 +83,7 @@ export async function installRuntime(req: InstallRequest): Promise<Installed[]> 
  * good; each one moved is recorded in `placed`.
  */
 async function placeArtifacts(
-  req: InstallRequest,
+  req: BuildRequest,
   manifest: Manifest,
   artifacts: Artifact[],
   baseUrl: string,
@@ -139,9 +139,9 @@ export function checkRunConfig(
         HOME: appDir,
         PORT: "5000",
         TMPDIR: process.env.TMPDIR ?? "/tmp",
-        NGINX_PGBOUNCER_VENDOR: vendorDir,
+        _NGINX_PGBOUNCER_BINARIES: vendorDir,
         // Binaries for another architecture than this build machine's cannot run nginx -t here.
-        ...(archOf(process.arch) === arch ? {} : { NGINX_PGBOUNCER_FOREIGN_ARCH: arch }),
+        ...(archOf(process.arch) === arch ? {} : { _NGINX_PGBOUNCER_FOREIGN_ARCH: arch }),
       },
     });
     if (r.status !== 0) {

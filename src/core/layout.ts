@@ -11,8 +11,11 @@ import {
 import { join } from "node:path";
 import type { Log } from "./log";
 
-/** Where the runtime support files live in the slug, relative to its root. */
-export const RUNTIME_HOME = "vendor/nginx-pgbouncer";
+/** The buildpack's files a dyno runs (start scripts, their libraries, default configs), in its checkout. */
+const DYNO_FILES = "dyno";
+
+/** Where the start scripts' libraries, helpers and default configs live in the slug, relative to its root. */
+export const BUILDPACK_HOME = "vendor/nginx-pgbouncer";
 
 function copyTree(from: string, to: string): void {
   mkdirSync(to, { recursive: true });
@@ -35,31 +38,32 @@ export interface LaidOut {
 }
 
 /** The buildpack a migrating app may still list, which writes a start script of this name. */
-function anchorBuildpackOf(script: string): string {
+function formerBuildpackOf(script: string): string {
   return script.startsWith("start-pgbouncer") ? "heroku/pgbouncer" : "heroku-community/nginx";
 }
 
 function keptScriptWarning(script: string): string {
-  const anchor = anchorBuildpackOf(script);
+  const former = formerBuildpackOf(script);
   return (
     `bin/${script} is already in the app: keeping it, not installing ours.\n` +
-    `If ${anchor} is still in the app's buildpacks (it writes this script), remove it: heroku buildpacks:remove ${anchor}\n` +
+    `If ${former} is still in the app's buildpacks (it writes this script), remove it: heroku buildpacks:remove ${former}\n` +
     `If the script is your own, rename it to use ours.`
   );
 }
 
 /**
- * Lays the runtime into the slug: the start scripts into bin/ (where the Procfile names them), their
+ * Lays the dyno's files into the slug: the start scripts into bin/ (where the Procfile names them), their
  * libraries and default configs under vendor/nginx-pgbouncer/, and a .profile.d script that puts
  * the binaries on PATH. An app's own file of the same name in bin/ is kept, with a warning.
  */
-export function layOutRuntime(runtimeSource: string, slugDir: string, log: Log): LaidOut {
+export function layOutDynoFiles(buildpackDir: string, slugDir: string, log: Log): LaidOut {
+  const source = join(buildpackDir, DYNO_FILES);
   const binDir = join(slugDir, "bin");
   mkdirSync(binDir, { recursive: true });
   const scripts: string[] = [];
   const written: string[] = [];
-  for (const name of readdirSync(join(runtimeSource, "bin")).sort()) {
-    const src = join(runtimeSource, "bin", name);
+  for (const name of readdirSync(join(source, "bin")).sort()) {
+    const src = join(source, "bin", name);
     const dst = join(binDir, name);
     if (existsSync(dst) && !readFileSync(dst).equals(readFileSync(src))) {
       log.warn(keptScriptWarning(name));
@@ -70,9 +74,9 @@ export function layOutRuntime(runtimeSource: string, slugDir: string, log: Log):
     scripts.push(`bin/${name}`);
     written.push(dst);
   }
-  written.push(join(slugDir, RUNTIME_HOME));
-  for (const sub of ["lib", "conf"]) {
-    if (existsSync(join(runtimeSource, sub))) copyTree(join(runtimeSource, sub), join(slugDir, RUNTIME_HOME, sub));
+  written.push(join(slugDir, BUILDPACK_HOME));
+  for (const sub of ["lib", "libexec", "conf"]) {
+    if (existsSync(join(source, sub))) copyTree(join(source, sub), join(slugDir, BUILDPACK_HOME, sub));
   }
   mkdirSync(join(slugDir, ".profile.d"), { recursive: true });
   const profile = join(slugDir, ".profile.d", "nginx-pgbouncer.sh");

@@ -13,8 +13,8 @@ setup_file() {
   mkdir -p "$T/vendor/nginx-pgbouncer" "$T/vendor/nginx" "$T/vendor/pgbouncer" "$T/tmp" "$T/config"
   cp -r "$REPO/dyno/bin" "$T/bin"
   cp -r "$REPO/dyno/lib" "$REPO/dyno/libexec" "$REPO/dyno/conf" "$T/vendor/nginx-pgbouncer/"
-  tar -xzf "$(ls "$REPO"/artifacts/nginx-*-linux-x64.tar.gz)" -C "$T/vendor/nginx"
-  tar -xzf "$(ls "$REPO"/artifacts/pgbouncer-*-linux-x64.tar.gz)" -C "$T/vendor/pgbouncer"
+  artifact::extract nginx "$T/vendor/nginx"
+  artifact::extract pgbouncer "$T/vendor/pgbouncer"
 }
 
 # pooler_file MODE FILE VAR=VALUE...: FILE (pgbouncer.ini, stunnel.conf, hba.conf or exports) as
@@ -163,7 +163,7 @@ NGINX_CASES=(
 @test "every config var of the anchors has a case above, or a test named here" {
   # Behaviour rather than a config line, tested where it shows.
   local -A elsewhere=(
-    [PGBOUNCER_ENABLED]="test/e2e/buildpack.bats: PGBOUNCER_ENABLED=0 runs the command without a pooler; test/runtime/settings.bats"
+    [PGBOUNCER_ENABLED]="test/e2e/buildpack.bats: PGBOUNCER_ENABLED=0 runs the command without a pooler; test/dyno/settings.bats"
   )
   local cases name
   cases=$(printf '%s\n' "${PGBOUNCER_CASES[@]}" "${NGINX_CASES[@]}")

@@ -4,8 +4,7 @@
 load ../support/helpers
 
 setup_file() {
-  mkdir -p "$BATS_FILE_TMPDIR/vendor/nginx"
-  tar -xzf "$(ls "$REPO"/artifacts/nginx-*-linux-x64.tar.gz)" -C "$BATS_FILE_TMPDIR/vendor/nginx" ./libexec/mruby
+  artifact::extract nginx "$BATS_FILE_TMPDIR/vendor/nginx" ./libexec/mruby
 }
 
 setup() {

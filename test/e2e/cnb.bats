@@ -8,7 +8,7 @@ setup_file() {
   CNB_WORK=$(mktemp -d /tmp/hbnp-cnb.XXXXXX)
   chmod 755 "$CNB_WORK"
   # A mirror of our own: the last test changes an artifact pin.
-  cp -r "$REPO/dist/vendor" "$CNB_WORK/mirror"
+  cp -r "$REPO/artifacts" "$CNB_WORK/mirror"
   mirror::start "$CNB_WORK/mirror" "$CNB_WORK"
   # The buildpack as the lifecycle gets it: what it ships, and nothing else.
   copy_buildpack "$CNB_WORK/bp"

@@ -38,7 +38,7 @@ teardown() { mirror::stop; }
 @test "a fault in the buildpack's own files is said as ours, not the app's, with no stack trace" {
   local bp="$BATS_TEST_TMPDIR/bp" app="$BATS_TEST_TMPDIR/app"
   mkdir -p "$app" "$bp"
-  cp -a "$REPO/bin" "$REPO/dist" "$REPO/runtime" "$bp/"
+  cp -a "$REPO/bin" "$REPO/dist" "$REPO/dyno" "$bp/"
   python3 -c 'import json, sys; m = json.load(sys.stdin); m["artifacts"][0]["version"] = "not-a-version"; json.dump(m, sys.stdout)' \
     <"$REPO/vendor-manifest.json" >"$bp/vendor-manifest.json"
   STACK=heroku-24 run "$bp/bin/compile" "$app" "$BATS_TEST_TMPDIR/cache"
@@ -62,15 +62,15 @@ on_machine() {
 }
 
 @test "an arm64 build machine fetches the arm64 Node on heroku-24, and is told where arm64 is served on heroku-22" {
-  mirror::start "$REPO/dist/vendor" "$BATS_TEST_TMPDIR"
+  mirror::start "$REPO/artifacts" "$BATS_TEST_TMPDIR"
   mkdir -p "$BATS_TEST_TMPDIR/env" "$BATS_TEST_TMPDIR/cache"
   echo "$MIRROR_URL" >"$BATS_TEST_TMPDIR/env/BUILDPACK_VENDOR_URL"
-  BP_DIR=$REPO run on_machine aarch64 bash -c '. "$BP_DIR/bin/lib/find-node.sh"; find_node "$@"' _ heroku-24 "$BATS_TEST_TMPDIR/cache" "$BATS_TEST_TMPDIR/env"
+  BP_DIR=$REPO run on_machine aarch64 bash -c '. "$BP_DIR/bin/lib/find-node.sh"; find_node::find "$@"' _ heroku-24 "$BATS_TEST_TMPDIR/cache" "$BATS_TEST_TMPDIR/env"
   assert_success
   assert_line --regexp '/compile-node/node-22\.[0-9.]+-linux-arm64/bin/node$'
   run file -b "${lines[-1]}"
   assert_output --partial "ARM aarch64"
-  BP_DIR=$REPO run on_machine aarch64 bash -c '. "$BP_DIR/bin/lib/find-node.sh"; find_node "$@"' _ heroku-22 "$BATS_TEST_TMPDIR/cache" "$BATS_TEST_TMPDIR/env"
+  BP_DIR=$REPO run on_machine aarch64 bash -c '. "$BP_DIR/bin/lib/find-node.sh"; find_node::find "$@"' _ heroku-22 "$BATS_TEST_TMPDIR/cache" "$BATS_TEST_TMPDIR/env"
   assert_failure
   assert_output " !     Error: heroku-22 has no arm64 binaries here
  !     arm64 builds are supported on heroku-24, heroku-26."

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The linux-arm64 artifacts (dist/vendor), run on this x64 machine by qemu-aarch64-static: static
+# The linux-arm64 artifacts (artifacts), run on this x64 machine by qemu-aarch64-static: static
 # aarch64 executables; nginx checks a config and serves; pgbouncer pools psql to the test
 # PostgreSQL over TLS, natively and through stunnel; our signal patches behave as on x64.
 load ../support/helpers
@@ -14,7 +14,7 @@ setup_file() {
   local f
   for f in nginx pgbouncer stunnel; do
     mkdir -p "$AWORK/$f"
-    tar -xzf "$REPO"/dist/vendor/"$f"-*-linux-arm64.tar.gz -C "$AWORK/$f"
+    tar -xzf "$REPO"/artifacts/"$f"-*-linux-arm64.tar.gz -C "$AWORK/$f"
   done
   PG_DIR="$TEST_WORK/pg"
   PG_PORT=$("$REPO/test/support/free-port.sh")
@@ -63,7 +63,7 @@ wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/n
 
 @test "arm64: nginx -V matches the x64 build's configure arguments; nginx -t passes; a request is served, and SIGTERM finishes the one in flight" {
   local x64 arm port up
-  tar -xzf "$REPO"/dist/vendor/nginx-*-linux-x64.tar.gz -C "$BATS_TEST_TMPDIR" ./bin/nginx
+  tar -xzf "$REPO"/artifacts/nginx-*-linux-x64.tar.gz -C "$BATS_TEST_TMPDIR" ./bin/nginx
   x64=$("$BATS_TEST_TMPDIR/bin/nginx" -V 2>&1 | sed -n 's/^configure arguments: //p')
   arm=$(arm nginx/bin/nginx -V 2>&1 | sed -n 's/^configure arguments: //p')
   # The same build but for the option that names the target machine.
@@ -206,7 +206,7 @@ ignores_term_stops_on_int() {
 @test "arm64 Node for the CNB build step: an aarch64 executable needing nothing newer than heroku-24's glibc 2.39" {
   local d="$BATS_TEST_TMPDIR/node" need
   mkdir -p "$d"
-  tar -xzf "$REPO"/dist/vendor/node-22.*-linux-arm64.tar.gz -C "$d"
+  tar -xzf "$REPO"/artifacts/node-22.*-linux-arm64.tar.gz -C "$d"
   run file -b "$d/bin/node"
   assert_output --partial "ARM aarch64"
   need=$(aarch64-linux-gnu-objdump -T "$d/bin/node" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n1)

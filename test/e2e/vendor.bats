@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The vendor artifacts themselves (dist/vendor, as built by npm run vendor:build): what our patches
+# The vendor artifacts themselves (artifacts, as built by npm run vendor:build): what our patches
 # change about signals, and what the Node builds need from a stack's glibc.
 load ../support/helpers
 
@@ -11,7 +11,7 @@ setup_file() {
   local f
   for f in nginx pgbouncer stunnel; do
     mkdir -p "$VWORK/$f"
-    tar -xzf "$REPO"/dist/vendor/"$f"-*-linux-x64.tar.gz -C "$VWORK/$f"
+    tar -xzf "$REPO"/artifacts/"$f"-*-linux-x64.tar.gz -C "$VWORK/$f"
   done
   chown -R "$DYNO_USER" "$VWORK"
   export VWORK
@@ -49,8 +49,8 @@ max_glibc() { objdump -T "$1" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sor
 @test "Node for cedar-14 needs nothing newer than its glibc 2.19; Node 22 nothing newer than heroku-20's 2.31" {
   local d="$BATS_TEST_TMPDIR/node"
   mkdir -p "$d/16" "$d/22"
-  tar -xzf "$REPO"/dist/vendor/node-16.*-linux-x64.tar.gz -C "$d/16"
-  tar -xzf "$REPO"/dist/vendor/node-22.*-linux-x64.tar.gz -C "$d/22"
+  tar -xzf "$REPO"/artifacts/node-16.*-linux-x64.tar.gz -C "$d/16"
+  tar -xzf "$REPO"/artifacts/node-22.*-linux-x64.tar.gz -C "$d/22"
   run max_glibc "$d/16/bin/node"
   [[ $(printf '%s\n2.19\n' "$output" | sort -V | tail -n1) == 2.19 ]] || fail "node 16 needs glibc $output"
   run max_glibc "$d/22/bin/node"

@@ -6,7 +6,7 @@ load ../support/helpers
 setup_file() {
   load ../support/helpers
   dyno::ensure_user
-  mirror::start "$REPO/dist/vendor" "$BATS_FILE_TMPDIR"
+  mirror::start "$REPO/artifacts" "$BATS_FILE_TMPDIR"
   make_test_work
   APP_SRC="$REPO/test/fixtures/plain"
   export APP_SRC

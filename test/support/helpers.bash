@@ -7,6 +7,34 @@ load "$REPO/node_modules/bats-assert/load"
 # shellcheck source=test/support/dyno.sh
 . "$REPO/test/support/dyno.sh"
 
+# artifact::extract NAME DEST [PATH...]: the x64 artifact NAME (nginx, pgbouncer, stunnel) the
+# factory built into artifacts/, unpacked into DEST (only PATH... when given). In the fast loop
+# (npm run test:fast), which builds none, a suite that needs one is skipped, saying which.
+artifact::extract() {
+  local name=$1 dest=$2 tarball
+  shift 2
+  tarball=$(compgen -G "$REPO/artifacts/$name-*-linux-x64.tar.gz" | head -n1 || true)
+  if [[ -z $tarball ]]; then
+    [[ -n ${TEST_FAST:-} ]] || fail "artifacts/ has no $name artifact: run npm run vendor:build"
+    skip "needs the factory's $name (npm run vendor:build), which the fast loop does not build"
+  fi
+  mkdir -p "$dest"
+  tar -xzf "$tarball" -C "$dest" "$@"
+}
+
+# artifact::supervise DEST: the dyno's supervisor at DEST: the nginx artifact's, or in the fast loop
+# one the host's cc builds from the same source (builds/supervisor), so that edits to it are tested
+# in seconds.
+artifact::supervise() {
+  mkdir -p "$(dirname "$1")"
+  if [[ -n ${TEST_FAST:-} ]]; then
+    cc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$1" "$REPO"/builds/supervisor/*.c
+  else
+    artifact::extract nginx "$BATS_FILE_TMPDIR/supervise-from" ./libexec/supervise
+    mv "$BATS_FILE_TMPDIR/supervise-from/libexec/supervise" "$1"
+  fi
+}
+
 # copy_buildpack DEST: the buildpack as a platform gets it: the files package.json declares it
 # ships ("files"), and nothing else.
 copy_buildpack() {
@@ -45,7 +73,7 @@ start_dyno() {
 # of the vendor artifacts, a work dir and a TLS-only PostgreSQL (DATABASE_URL, PG_DIR, PG_PORT).
 start_platform() {
   dyno::ensure_user
-  mirror::start "$REPO/dist/vendor" "$BATS_FILE_TMPDIR"
+  mirror::start "$REPO/artifacts" "$BATS_FILE_TMPDIR"
   make_test_work
   PG_DIR="$TEST_WORK/pg"
   PG_PORT=$("$REPO/test/support/free-port.sh")

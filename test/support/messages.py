@@ -1,12 +1,12 @@
 """Prints every message the start scripts and their supervisor can print, one per line, with
 each shell expansion or printf conversion written as "…", as the README's troubleshooting table
-must list them: in shell, the first argument of die and say, and the texts a plan gives the
+must list them: in shell, the first argument of output::die and output::say, and the texts a plan gives the
 supervisor (its -say words, and the reasons of ready-wait and forbid-port); in C, the formats of
 say, begin_shutdown and give_up. Usage: messages.py FILE..."""
 import re
 import sys
 
-CALLS = {"die": 0, "say": 0, "timeout-say": 0, "forbid-say": 0, "ready-say": 0, "ready-wait": 2, "forbid-port": 1}
+CALLS = {"output::die": 0, "output::say": 0, "timeout-say": 0, "forbid-say": 0, "ready-say": 0, "ready-wait": 2, "forbid-port": 1}
 C_CALL = re.compile(r'\b(?:say\(\s*[^,()]+,|begin_shutdown\(|give_up\()\s*"((?:[^"\\]|\\.)*)"')
 
 

@@ -29,7 +29,7 @@ mruby_checks::renders() {
   local t="$BATS_TEST_TMPDIR/t.erb"
   printf '%s\n' '<% a = (ENV["LIST"] || "").split(",").map(&:strip) -%>' '<% a.each do |x| %>[<%= x %>]<% end %>' \
     '<%= RbConfig::CONFIG["host_os"] =~ /darwin/ ? "mac" : "linux" %> <%= JSON.parse(ENV["J"])["k"] %>' >"$t"
-  LIST='a, b' J='{"k": "v"}' run "${MRUBY_CMD[@]}" "$REPO/runtime/lib/erb.rb" "$t"
+  LIST='a, b' J='{"k": "v"}' run "${MRUBY_CMD[@]}" "$REPO/dyno/libexec/erb.rb" "$t"
   assert_success
   assert_output $'[a][b]\nlinux v'
 }

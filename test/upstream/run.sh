@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run test:upstream`: upstream's own test suites against our binaries (dist/vendor), from the
+# `npm run test:upstream`: upstream's own test suites against our binaries (artifacts), from the
 # same pinned source tarballs the vendor build used, with the same patches applied:
 #   pgbouncer: its pytest suite (test/), run as the dyno user with its own PostgreSQL;
 #   stunnel:   its suite (tests/maketest.py).
@@ -42,7 +42,7 @@ source_tree() {
   echo "$dir"
 }
 
-binary_of() { tar -xzf "dist/vendor/$(manifest_field "$1" 'a["file"]')" -C "$2" ./bin/"$1"; }
+binary_of() { tar -xzf "artifacts/$(manifest_field "$1" 'a["file"]')" -C "$2" ./bin/"$1"; }
 
 run_pgbouncer_suite() {
   local src ipv6=()
