@@ -32,12 +32,12 @@ kill_started() {
   local pid
   for pid in "${PIDS[@]}"; do stop "$pid"; done
 }
-pgbouncer::cleanup() {
+cleanup() {
   kill_started
   [[ -d $WORK/pg ]] && "$REPO/test/support/pg.sh" stop "$WORK/pg"
   rm -rf "$WORK"
 }
-trap pgbouncer::cleanup EXIT
+trap cleanup EXIT
 
 free_port() { "$REPO/test/support/free-port.sh"; }
 

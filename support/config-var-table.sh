@@ -10,18 +10,18 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 config_var_table() {
   local name default origin
   printf '| var | default | accepts | same as | notes |\n| --- | --- | --- | --- | --- |\n'
-  for name in "${SETTING_NAMES[@]}"; do
-    default=${SETTING_DEFAULT[$name]:+\`${SETTING_DEFAULT[$name]}\`}
-    [[ -z ${SETTING_WEB_DEFAULT[$name]:-} ]] || default+="; \`${SETTING_WEB_DEFAULT[$name]}\` on web dynos"
-    [[ -z ${SETTING_RAILS_DEFAULT[$name]:-} ]] || default+="; \`${SETTING_RAILS_DEFAULT[$name]}\` where \`Gemfile.lock\` has \`activerecord\`"
-    case ${SETTING_ORIGIN[$name]} in
+  for name in "${_SETTING_NAMES[@]}"; do
+    default=${_SETTING_DEFAULT[$name]:+\`${_SETTING_DEFAULT[$name]}\`}
+    [[ -z ${_SETTING_WEB_DEFAULT[$name]:-} ]] || default+="; \`${_SETTING_WEB_DEFAULT[$name]}\` on web dynos"
+    [[ -z ${_SETTING_RAILS_DEFAULT[$name]:-} ]] || default+="; \`${_SETTING_RAILS_DEFAULT[$name]}\` where \`Gemfile.lock\` has \`activerecord\`"
+    case ${_SETTING_ORIGIN[$name]} in
       pgbouncer) origin=heroku-buildpack-pgbouncer ;;
       nginx) origin=heroku-buildpack-nginx ;;
       pgbouncer-other-default) origin="heroku-buildpack-pgbouncer, other default" ;;
       nginx-other-default) origin="heroku-buildpack-nginx, other default" ;;
       *) origin="new here" ;;
     esac
-    printf '| `%s` | %s | %s | %s | %s |\n' "$name" "${default:-empty}" "$(settings::accepts "${SETTING_CHECK[$name]}")" "$origin" "${SETTING_ABOUT[$name]}"
+    printf '| `%s` | %s | %s | %s | %s |\n' "$name" "${default:-empty}" "$(settings::accepts "${_SETTING_CHECK[$name]}")" "$origin" "${_SETTING_ABOUT[$name]}"
   done
 }
 

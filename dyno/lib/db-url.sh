@@ -70,8 +70,8 @@ db_url::parse() {
       esac
     done
   fi
-  if [[ -n $sslmode && " ${SSLMODES_BY_STRENGTH[*]} " != *" $sslmode "* ]]; then
-    output::die "$var has an unknown sslmode in its query string" "Use one of: ${SSLMODES_BY_STRENGTH[*]} (libpq's names)."
+  if [[ -n $sslmode && " ${_SSLMODES_BY_STRENGTH[*]} " != *" $sslmode "* ]]; then
+    output::die "$var has an unknown sslmode in its query string" "Use one of: ${_SSLMODES_BY_STRENGTH[*]} (libpq's names)."
   fi
   # shellcheck disable=SC2034 # the caller's array, through the nameref
   parsed=([user]=$user [pass]=$pass [host]=$host [port]=$((10#$port)) [name]=$name [sslmode]=$sslmode

@@ -1,9 +1,9 @@
 # shellcheck shell=bash
-# The config files made from the pooler's settings (SETTING, read by settings.sh). Sourced after
+# The config files made from the pooler's settings (_SETTING, read by settings.sh). Sourced after
 # common.sh and db-url.sh. pgbouncer_config::write writes pgbouncer's (and stunnel's) files and starts nothing.
 
 # shellcheck source=dyno/lib/pgbouncer-app-settings.sh
-. "$LIB_DIR/pgbouncer-app-settings.sh"
+. "$_LIB_DIR/pgbouncer-app-settings.sh"
 
 # pgbouncer_config::ini_quote TEXT: a value for pgbouncer's connection strings, single-quoted.
 pgbouncer_config::ini_quote() { printf "'%s'" "${1//\'/\'\'}"; }
@@ -11,76 +11,76 @@ pgbouncer_config::ini_quote() { printf "'%s'" "${1//\'/\'\'}"; }
 # pgbouncer_config::stricter_sslmode A B: the stricter of two libpq sslmodes.
 pgbouncer_config::stricter_sslmode() {
   local m winner=$1
-  for m in "${SSLMODES_BY_STRENGTH[@]}"; do [[ $m == "$2" ]] && winner=$2; [[ $m == "$1" ]] && winner=$1; done
+  for m in "${_SSLMODES_BY_STRENGTH[@]}"; do [[ $m == "$2" ]] && winner=$2; [[ $m == "$1" ]] && winner=$1; done
   printf '%s\n' "$winner"
 }
 
-# pgbouncer_config::stunnel_section N SSLMODE URL_ARRAY: stunnel's service for the Nth URL, on a socket of POOLER_DIR.
+# pgbouncer_config::stunnel_section N SSLMODE URL_ARRAY: stunnel's service for the Nth URL, on a socket of _POOLER_DIR.
 pgbouncer_config::stunnel_section() {
-  local n=$1 sslmode=$2 host ca=${SETTING[PGBOUNCER_SERVER_TLS_CA_FILE]:-/etc/ssl/certs/ca-certificates.crt}
+  local n=$1 sslmode=$2 host ca=${_SETTING[PGBOUNCER_SERVER_TLS_CA_FILE]:-/etc/ssl/certs/ca-certificates.crt}
   local -n url_parts=$3
   host=${url_parts[host]}
   [[ $host == *:* ]] && host="[$host]"
   printf '[db%s]\nclient = yes\nprotocol = pgsql\naccept = %s/.s.PGSQL.%s\nconnect = %s:%s\nsslVersionMin = TLSv1.2\nretry = %s\n' \
-    "$n" "$POOLER_DIR" "$(pgbouncer_config::stunnel_port "$n")" "$host" "${url_parts[port]}" "${SETTING[PGBOUNCER_CONNECTION_RETRY]}"
+    "$n" "$_POOLER_DIR" "$(pgbouncer_config::stunnel_port "$n")" "$host" "${url_parts[port]}" "${_SETTING[PGBOUNCER_CONNECTION_RETRY]}"
   case $sslmode in
     verify-full) printf 'verifyChain = yes\nCAfile = %s\ncheckHost = %s\n' "$ca" "${url_parts[host]}" ;;
     verify-ca) printf 'verifyChain = yes\nCAfile = %s\n' "$ca" ;;
     # Otherwise no CA: it would go unused (our stunnel no longer calls its absence an error, and
     # the system bundle costs about 2 MB of memory).
   esac
-  [[ -n ${SETTING[ENABLE_STUNNEL_AMAZON_RDS_FIX]} ]] && printf 'options = NO_TICKET\n'
+  [[ -n ${_SETTING[ENABLE_STUNNEL_AMAZON_RDS_FIX]} ]] && printf 'options = NO_TICKET\n'
   printf '\n'
 }
 
 # pgbouncer_config::write: for each URL var, pgbouncer's database entry and user, stunnel's service (stunnel
 # mode), the pooled URL and the direct one; then the files, readable by the dyno's user alone, in
-# POOLER_DIR. Sets URL_COUNT, NATIVE_SSLMODE (pgbouncer's one sslmode for all servers: the strictest
-# asked for), APP_SETTINGS, POOLED_EXPORTS and POOL_USERS (dbN USER, for each database).
+# _POOLER_DIR. Sets _URL_COUNT, _NATIVE_SSLMODE (pgbouncer's one sslmode for all servers: the strictest
+# asked for), _APP_SETTINGS, _POOLED_EXPORTS and _POOL_USERS (dbN USER, for each database).
 pgbouncer_config::write() {
   local n=0 var conn entries="" users="" stunnel_sections="" pooled query sslmode
   local -A db
   # Before anything is written: a bad line stops here.
-  APP_SETTINGS=$(pgbouncer_app_settings::read)
-  POOLER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pgbouncer.XXXXXX")
-  chmod 0700 "$POOLER_DIR"
-  if ((SETTING[PGBOUNCER_CLIENT_TLS])); then
-    "${BIN[localhost-cert]}" "$POOLER_DIR" || output::die "could not make the certificate for TLS from the app" "Set PGBOUNCER_CLIENT_TLS=0 to go without it, and report this as a bug of the buildpack."
+  _APP_SETTINGS=$(pgbouncer_app_settings::read)
+  _POOLER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pgbouncer.XXXXXX")
+  chmod 0700 "$_POOLER_DIR"
+  if ((_SETTING[PGBOUNCER_CLIENT_TLS])); then
+    "${_BIN[localhost-cert]}" "$_POOLER_DIR" || output::die "could not make the certificate for TLS from the app" "Set PGBOUNCER_CLIENT_TLS=0 to go without it, and report this as a bug of the buildpack."
   fi
-  POOLED_EXPORTS=() POOL_USERS=() NATIVE_SSLMODE=disable
-  for var in ${SETTING[PGBOUNCER_URLS]}; do
+  _POOLED_EXPORTS=() _POOL_USERS=() _NATIVE_SSLMODE=disable
+  for var in ${_SETTING[PGBOUNCER_URLS]}; do
     n=$((n + 1))
     db_url::parse "$var" db
-    sslmode=${SETTING[PGBOUNCER_SERVER_TLS_SSLMODE]:-${db[sslmode]:-require}}
-    NATIVE_SSLMODE=$(pgbouncer_config::stricter_sslmode "$NATIVE_SSLMODE" "$sslmode")
-    if [[ $MODE == stunnel ]]; then
-      conn="host=$(pgbouncer_config::ini_quote "$POOLER_DIR") port=$(pgbouncer_config::stunnel_port "$n")"
+    sslmode=${_SETTING[PGBOUNCER_SERVER_TLS_SSLMODE]:-${db[sslmode]:-require}}
+    _NATIVE_SSLMODE=$(pgbouncer_config::stricter_sslmode "$_NATIVE_SSLMODE" "$sslmode")
+    if [[ $_MODE == stunnel ]]; then
+      conn="host=$(pgbouncer_config::ini_quote "$_POOLER_DIR") port=$(pgbouncer_config::stunnel_port "$n")"
       stunnel_sections+=$(pgbouncer_config::stunnel_section "$n" "$sslmode" db)$'\n\n'
     else
       conn="host=$(pgbouncer_config::ini_quote "${db[host]}") port=${db[port]}"
     fi
     entries+="db$n = $conn dbname=$(pgbouncer_config::ini_quote "${db[name]}") user=$(pgbouncer_config::ini_quote "${db[user]}") password=$(pgbouncer_config::ini_quote "${db[pass]}")"
-    [[ -n ${SETTING[PGBOUNCER_SERVER_TIMEZONE]} ]] && entries+=" timezone=${SETTING[PGBOUNCER_SERVER_TIMEZONE]}"
-    [[ -n ${SETTING[PGBOUNCER_CONNECT_QUERY]} ]] && entries+=" connect_query=$(pgbouncer_config::ini_quote "${SETTING[PGBOUNCER_CONNECT_QUERY]}")"
+    [[ -n ${_SETTING[PGBOUNCER_SERVER_TIMEZONE]} ]] && entries+=" timezone=${_SETTING[PGBOUNCER_SERVER_TIMEZONE]}"
+    [[ -n ${_SETTING[PGBOUNCER_CONNECT_QUERY]} ]] && entries+=" connect_query=$(pgbouncer_config::ini_quote "${_SETTING[PGBOUNCER_CONNECT_QUERY]}")"
     entries+=$'\n'
     users+="\"${db[user]//\"/\"\"}\" \"${db[pass]//\"/\"\"}\""$'\n'
-    POOL_USERS+=("db$n" "${db[user]}")
+    _POOL_USERS+=("db$n" "${db[user]}")
     query=${db[query]}
-    [[ ${SETTING[PGBOUNCER_PREPARED_STATEMENTS],,} == false ]] && query=${query:+$query&}prepared_statements=false
+    [[ ${_SETTING[PGBOUNCER_PREPARED_STATEMENTS],,} == false ]] && query=${query:+$query&}prepared_statements=false
     pooled=$(pgbouncer_config::pooled_url "$n" "${db[user]}" "${db[pass]}" "$query")
-    POOLED_EXPORTS+=("$var=$pooled" "${var}_PGBOUNCER=$pooled")
+    _POOLED_EXPORTS+=("$var=$pooled" "${var}_PGBOUNCER=$pooled")
     db_url::export_direct "$var"
   done
   ((n > 0)) || output::die "PGBOUNCER_URLS names no config var" "Set it to DATABASE_URL (the default) or unset it."
   # shellcheck disable=SC2034 # read by pgbouncer.sh
-  URL_COUNT=$n
+  _URL_COUNT=$n
   (umask 077
     # The stats-only user of the pool samples: trusted on the private socket alone (hba.conf).
-    printf '%s"pgbouncer_stats" ""\n' "$users" >"$POOLER_DIR/users.txt"
-    printf 'local all all trust\nhost all all 127.0.0.1/32 %s\n' "${SETTING[PGBOUNCER_AUTH_TYPE]}" >"$POOLER_DIR/hba.conf"
-    pgbouncer_config::pgbouncer_ini "$entries" >"$POOLER_DIR/pgbouncer.ini"
-    if [[ $MODE == stunnel ]]; then
-      printf 'foreground = yes\nsyslog = no\ndebug = %s\npid =\n\n%s' "${SETTING[PGBOUNCER_STUNNEL_LOGLEVEL]}" "$stunnel_sections" >"$POOLER_DIR/stunnel.conf"
+    printf '%s"pgbouncer_stats" ""\n' "$users" >"$_POOLER_DIR/users.txt"
+    printf 'local all all trust\nhost all all 127.0.0.1/32 %s\n' "${_SETTING[PGBOUNCER_AUTH_TYPE]}" >"$_POOLER_DIR/hba.conf"
+    pgbouncer_config::pgbouncer_ini "$entries" >"$_POOLER_DIR/pgbouncer.ini"
+    if [[ $_MODE == stunnel ]]; then
+      printf 'foreground = yes\nsyslog = no\ndebug = %s\npid =\n\n%s' "${_SETTING[PGBOUNCER_STUNNEL_LOGLEVEL]}" "$stunnel_sections" >"$_POOLER_DIR/stunnel.conf"
     fi)
 }
 
@@ -92,10 +92,10 @@ pgbouncer_config::write() {
 #   tcp           postgres://USER:PASSWORD@127.0.0.1:PORT/dbN?sslmode=disable: any client, at the
 #                 cost of PGBOUNCER_AUTH_TYPE's password check on every new connection
 pgbouncer_config::pooled_url() {
-  local port=${SETTING[PGBOUNCER_LISTEN_PORT]} userinfo dir
+  local port=${_SETTING[PGBOUNCER_LISTEN_PORT]} userinfo dir
   userinfo="$(db_url::encode "$2"):$(db_url::encode "$3")"
-  dir=$(db_url::encode "$POOLER_DIR")
-  case ${SETTING[PGBOUNCER_URL_FORM]} in
+  dir=$(db_url::encode "$_POOLER_DIR")
+  case ${_SETTING[PGBOUNCER_URL_FORM]} in
     query-host) printf 'postgres://%s@/db%s?%shost=%s&port=%s\n' "$userinfo" "$1" "${4:+$4&}" "${dir//%2F//}" "$port" ;;
     encoded-host) printf 'postgres://%s@%s:%s/db%s%s\n' "$userinfo" "$dir" "$port" "$1" "${4:+?$4}" ;;
     tcp) printf 'postgres://%s@127.0.0.1:%s/db%s?%ssslmode=disable\n' "$userinfo" "$port" "$1" "${4:+$4&}" ;;
@@ -103,31 +103,31 @@ pgbouncer_config::pooled_url() {
 }
 
 # pgbouncer_config::stunnel_port N: the port number in the name of stunnel's socket for the Nth URL.
-pgbouncer_config::stunnel_port() { printf '%s\n' "$((SETTING[PGBOUNCER_LISTEN_PORT] + 100 + $1))"; }
+pgbouncer_config::stunnel_port() { printf '%s\n' "$((_SETTING[PGBOUNCER_LISTEN_PORT] + 100 + $1))"; }
 
 # pgbouncer_config::client_tls_settings: TLS for the app's clients that ask for it on 127.0.0.1 (those that insist:
 # node-postgres with `ssl`, a JDBC or pgx URL with sslmode=require), with the key and certificate
 # made for this dyno at boot (builds/localhost-cert); clients that do not ask are unchanged.
 pgbouncer_config::client_tls_settings() {
-  ((SETTING[PGBOUNCER_CLIENT_TLS])) || return 0
+  ((_SETTING[PGBOUNCER_CLIENT_TLS])) || return 0
   printf 'client_tls_sslmode = allow\nclient_tls_key_file = %s\nclient_tls_cert_file = %s\nclient_tls_protocols = secure\n' \
-    "$POOLER_DIR/client-tls.key" "$POOLER_DIR/client-tls.crt"
+    "$_POOLER_DIR/client-tls.key" "$_POOLER_DIR/client-tls.crt"
 }
 
 # pgbouncer_config::pgbouncer_ini DATABASE_ENTRIES
 pgbouncer_config::pgbouncer_ini() {
-  local tls_mode=$NATIVE_SSLMODE reset=${SETTING[PGBOUNCER_SERVER_RESET_QUERY]} name
-  [[ $MODE == stunnel ]] && tls_mode=disable
-  [[ -n $reset || ${SETTING[PGBOUNCER_POOL_MODE]} != session ]] || reset="DISCARD ALL"
+  local tls_mode=$_NATIVE_SSLMODE reset=${_SETTING[PGBOUNCER_SERVER_RESET_QUERY]} name
+  [[ $_MODE == stunnel ]] && tls_mode=disable
+  [[ -n $reset || ${_SETTING[PGBOUNCER_POOL_MODE]} != session ]] || reset="DISCARD ALL"
   cat <<EOF
 [pgbouncer]
 listen_addr = 127.0.0.1
-listen_port = ${SETTING[PGBOUNCER_LISTEN_PORT]}
-unix_socket_dir = $POOLER_DIR
+listen_port = ${_SETTING[PGBOUNCER_LISTEN_PORT]}
+unix_socket_dir = $_POOLER_DIR
 unix_socket_mode = 0600
 auth_type = hba
-auth_hba_file = $POOLER_DIR/hba.conf
-auth_file = $POOLER_DIR/users.txt
+auth_hba_file = $_POOLER_DIR/hba.conf
+auth_file = $_POOLER_DIR/users.txt
 stats_users = pgbouncer_stats
 server_reset_query = $reset
 EOF
@@ -136,15 +136,15 @@ EOF
     RESERVE_POOL_TIMEOUT SERVER_LIFETIME SERVER_IDLE_TIMEOUT LOG_CONNECTIONS LOG_DISCONNECTIONS \
     LOG_POOLER_ERRORS STATS_PERIOD QUERY_WAIT_TIMEOUT SERVER_LOGIN_RETRY MAX_PREPARED_STATEMENTS \
     IGNORE_STARTUP_PARAMETERS; do
-    printf '%s = %s\n' "${name,,}" "${SETTING[PGBOUNCER_$name]}"
+    printf '%s = %s\n' "${name,,}" "${_SETTING[PGBOUNCER_$name]}"
   done
   cat <<EOF
 server_tls_sslmode = $tls_mode
 server_tls_protocols = secure
 server_tls_ciphers = HIGH:!aNULL:!eNULL:!MD5:!3DES:!RC4
-server_tls_ca_file = ${SETTING[PGBOUNCER_SERVER_TLS_CA_FILE]}
+server_tls_ca_file = ${_SETTING[PGBOUNCER_SERVER_TLS_CA_FILE]}
 $(pgbouncer_config::client_tls_settings)
-$APP_SETTINGS
+$_APP_SETTINGS
 
 [databases]
 $1

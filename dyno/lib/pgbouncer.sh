@@ -10,11 +10,11 @@
 # Django opens one per request); 127.0.0.1:6000 also listens, with PGBOUNCER_AUTH_TYPE.
 
 # shellcheck source=dyno/lib/db-url.sh
-. "$LIB_DIR/db-url.sh"
+. "$_LIB_DIR/db-url.sh"
 # shellcheck source=dyno/lib/pgbouncer-config.sh
-. "$LIB_DIR/pgbouncer-config.sh"
+. "$_LIB_DIR/pgbouncer-config.sh"
 
-pgbouncer::cleanup() { [[ -n ${POOLER_DIR:-} ]] && rm -rf "$POOLER_DIR"; }
+pgbouncer::cleanup() { [[ -n ${_POOLER_DIR:-} ]] && rm -rf "$_POOLER_DIR"; }
 
 # pgbouncer::port_in_use PORT: something accepts on 127.0.0.1:PORT.
 pgbouncer::port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -23,15 +23,15 @@ pgbouncer::port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # worker poolers meet: the later one takes the next free port, and a lock keeps two that start at
 # once from picking the same one. Its fd (/dev/null where the lock file cannot be opened) goes to
 # the supervisor, which keeps it from the children and closes it once pgbouncer listens.
-PORT_LOCK=""
+_PORT_LOCK=""
 pgbouncer::choose_listen_port() {
-  local port=${SETTING[PGBOUNCER_LISTEN_PORT]}
-  { exec {PORT_LOCK}>>"${TMPDIR:-/tmp}/nginx-pgbouncer-port.lock"; } 2>/dev/null || exec {PORT_LOCK}>/dev/null
-  if command -v flock >/dev/null; then flock -w 15 "$PORT_LOCK" 2>/dev/null || true; fi
-  while pgbouncer::port_in_use "$port" && ((port < SETTING[PGBOUNCER_LISTEN_PORT] + 99)); do port=$((port + 1)); done
-  if ((port != SETTING[PGBOUNCER_LISTEN_PORT])); then
-    output::say "port ${SETTING[PGBOUNCER_LISTEN_PORT]} is taken (another pooler on this machine?): pgbouncer listens on $port"
-    SETTING[PGBOUNCER_LISTEN_PORT]=$port
+  local port=${_SETTING[PGBOUNCER_LISTEN_PORT]}
+  { exec {_PORT_LOCK}>>"${TMPDIR:-/tmp}/nginx-pgbouncer-port.lock"; } 2>/dev/null || exec {_PORT_LOCK}>/dev/null
+  if command -v flock >/dev/null; then flock -w 15 "$_PORT_LOCK" 2>/dev/null || true; fi
+  while pgbouncer::port_in_use "$port" && ((port < _SETTING[PGBOUNCER_LISTEN_PORT] + 99)); do port=$((port + 1)); done
+  if ((port != _SETTING[PGBOUNCER_LISTEN_PORT])); then
+    output::say "port ${_SETTING[PGBOUNCER_LISTEN_PORT]} is taken (another pooler on this machine?): pgbouncer listens on $port"
+    _SETTING[PGBOUNCER_LISTEN_PORT]=$port
   fi
 }
 
@@ -41,23 +41,23 @@ pgbouncer::choose_listen_port() {
 # pgbouncer has exited. The port lock is the supervisor's to hold until pgbouncer listens.
 pgbouncer::plan_poolers() {
   local n tls_by=pgbouncer vars
-  if [[ $MODE == stunnel ]]; then
+  if [[ $_MODE == stunnel ]]; then
     plan::child stunnel before after pgbouncer INT ready-wait 10 "stunnel listened" "stunnel did not start"
-    for ((n = 1; n <= URL_COUNT; n++)); do plan::words ready-socket "$POOLER_DIR/.s.PGSQL.$(pgbouncer_config::stunnel_port "$n")"; done
-    plan::argv "${BIN[stunnel]}" "$POOLER_DIR/stunnel.conf"
+    for ((n = 1; n <= _URL_COUNT; n++)); do plan::words ready-socket "$_POOLER_DIR/.s.PGSQL.$(pgbouncer_config::stunnel_port "$n")"; done
+    plan::argv "${_BIN[stunnel]}" "$_POOLER_DIR/stunnel.conf"
     tls_by=stunnel
   fi
-  [[ $NATIVE_SSLMODE == verify-* ]] || tls_by+=", server certificate not verified"
-  read -ra vars <<<"${SETTING[PGBOUNCER_URLS]}"
-  plan::child pgbouncer before after app INT after stunnel INT hold-fd "$PORT_LOCK" \
-    ready-socket "$POOLER_DIR/.s.PGSQL.${SETTING[PGBOUNCER_LISTEN_PORT]}" ready-wait 10 "pgbouncer listened" "pgbouncer did not start" \
-    ready-say "pooler ready on port ${SETTING[PGBOUNCER_LISTEN_PORT]}: ${SETTING[PGBOUNCER_POOL_MODE]} pooling, pool size ${SETTING[PGBOUNCER_DEFAULT_POOL_SIZE]} + reserve ${SETTING[PGBOUNCER_RESERVE_POOL_SIZE]} per database, TLS by $tls_by (sslmode $NATIVE_SSLMODE); rewrote ${vars[*]}"
-  plan::argv "${BIN[pgbouncer]}" "$POOLER_DIR/pgbouncer.ini"
+  [[ $_NATIVE_SSLMODE == verify-* ]] || tls_by+=", server certificate not verified"
+  read -ra vars <<<"${_SETTING[PGBOUNCER_URLS]}"
+  plan::child pgbouncer before after app INT after stunnel INT hold-fd "$_PORT_LOCK" \
+    ready-socket "$_POOLER_DIR/.s.PGSQL.${_SETTING[PGBOUNCER_LISTEN_PORT]}" ready-wait 10 "pgbouncer listened" "pgbouncer did not start" \
+    ready-say "pooler ready on port ${_SETTING[PGBOUNCER_LISTEN_PORT]}: ${_SETTING[PGBOUNCER_POOL_MODE]} pooling, pool size ${_SETTING[PGBOUNCER_DEFAULT_POOL_SIZE]} + reserve ${_SETTING[PGBOUNCER_RESERVE_POOL_SIZE]} per database, TLS by $tls_by (sslmode $_NATIVE_SSLMODE); rewrote ${vars[*]}"
+  plan::argv "${_BIN[pgbouncer]}" "$_POOLER_DIR/pgbouncer.ini"
   pgbouncer::plan_connection_check
   # Not on a one-off dyno's terminal (heroku run): the samples would print into the session.
-  if ((SETTING[PGBOUNCER_POOL_SAMPLES])) && [[ ! -t 0 ]]; then
+  if ((_SETTING[PGBOUNCER_POOL_SAMPLES])) && [[ ! -t 0 ]]; then
     plan::child pool-samples before ignore-term after app HUP
-    plan::argv "${BIN[supervise]}" pool-samples "$POOLER_DIR" "${SETTING[PGBOUNCER_LISTEN_PORT]}" "${SETTING[PGBOUNCER_STATS_PERIOD]}"
+    plan::argv "${_BIN[supervise]}" pool-samples "$_POOLER_DIR" "${_SETTING[PGBOUNCER_LISTEN_PORT]}" "${_SETTING[PGBOUNCER_STATS_PERIOD]}"
   fi
 }
 
@@ -66,13 +66,13 @@ pgbouncer::plan_poolers() {
 # for the answer (up to 10 s a database), and a pool that does not fit stops the boot. Not on a
 # one-off dyno's terminal (heroku run): its lines would print into the session.
 pgbouncer::plan_connection_check() {
-  local check=${SETTING[PGBOUNCER_CONNECTION_CHECK]} wait=$((10 * URL_COUNT + 5))
+  local check=${_SETTING[PGBOUNCER_CONNECTION_CHECK]} wait=$((10 * _URL_COUNT + 5))
   [[ $check != off && ! -t 0 ]] || return 0
   plan::child connection-check before once stop TERM
   [[ $check == warn ]] || plan::words ready-wait "$wait" "the connection check" "the database has no room for this dyno's pool"
-  plan::argv "${BIN[supervise]}" pool-budget "$SCRIPT_NAME" "$POOLER_DIR" "${SETTING[PGBOUNCER_LISTEN_PORT]}" \
-    "$((SETTING[PGBOUNCER_DEFAULT_POOL_SIZE] + SETTING[PGBOUNCER_RESERVE_POOL_SIZE]))" \
-    "${SETTING[PGBOUNCER_CONNECTION_BUDGET]}" "$([[ $check == refuse ]] && echo 1 || echo 0)" "${POOL_USERS[@]}"
+  plan::argv "${_BIN[supervise]}" pool-budget "$_SCRIPT_NAME" "$_POOLER_DIR" "${_SETTING[PGBOUNCER_LISTEN_PORT]}" \
+    "$((_SETTING[PGBOUNCER_DEFAULT_POOL_SIZE] + _SETTING[PGBOUNCER_RESERVE_POOL_SIZE]))" \
+    "${_SETTING[PGBOUNCER_CONNECTION_BUDGET]}" "$([[ $check == refuse ]] && echo 1 || echo 0)" "${_POOL_USERS[@]}"
 }
 
 # pgbouncer::without_pooler COMMAND...: COMMAND as it is (under another start script: handed on to it).
@@ -82,38 +82,38 @@ pgbouncer::without_pooler() {
 }
 
 pgbouncer::main() { # pgbouncer::main MODE CMD...   (or MODE --check-config [ENV_DIR], at build)
-  MODE=$1
+  _MODE=$1
   shift
   if [[ ${1:-} == --check-config ]]; then
     [[ -z ${2:-} ]] || settings::load_env_dir "$2"
     # shellcheck disable=SC2034 # read by settings.sh
-    SETTINGS_BUILD_DIR=$APP_DIR
+    _SETTINGS_BUILD_DIR=$_APP_DIR
     settings::read
     pgbouncer_app_settings::read >/dev/null
-    [[ ! -f $APP_DIR/$APP_PGBOUNCER_INI ]] || echo "$APP_PGBOUNCER_INI: ok"
+    [[ ! -f $_APP_DIR/$_APP_PGBOUNCER_INI ]] || echo "$_APP_PGBOUNCER_INI: ok"
     exit 0
   fi
-  (($#)) || output::die "no command given" "Usage: bin/$SCRIPT_NAME COMMAND... (e.g. bin/$SCRIPT_NAME gunicorn app.wsgi)"
+  (($#)) || output::die "no command given" "Usage: bin/$_SCRIPT_NAME COMMAND... (e.g. bin/$_SCRIPT_NAME gunicorn app.wsgi)"
   settings::read
-  if ((!SETTING[PGBOUNCER_ENABLED])); then
+  if ((!_SETTING[PGBOUNCER_ENABLED])); then
     output::say "PGBOUNCER_ENABLED is off: starting the command without a pooler"
     # The direct URLs all the same: Procfile lines that name them work either way.
     local var
-    for var in ${SETTING[PGBOUNCER_URLS]}; do [[ -z ${!var:-} ]] || db_url::export_direct "$var"; done
+    for var in ${_SETTING[PGBOUNCER_URLS]}; do [[ -z ${!var:-} ]] || db_url::export_direct "$var"; done
     pgbouncer::without_pooler "$@"
   fi
   # A start script further up this process tree already pooled these URLs: use that pooler.
   local first
-  read -r first _ <<<"${SETTING[PGBOUNCER_URLS]}"
+  read -r first _ <<<"${_SETTING[PGBOUNCER_URLS]}"
   local pooled_var="${first}_PGBOUNCER"
   if [[ -n ${!pooled_var:-} && ${!first:-} == "${!pooled_var}" ]]; then pgbouncer::without_pooler "$@"; fi
   trap pgbouncer::cleanup EXIT
   pgbouncer::choose_listen_port
   pgbouncer_config::write
-  plan::begin "$POOLER_DIR"
+  plan::begin "$_POOLER_DIR"
   pgbouncer::plan_poolers
   plan::child app main stop TERM
   local e
-  for e in "${POOLED_EXPORTS[@]}"; do export "${e?}"; done
+  for e in "${_POOLED_EXPORTS[@]}"; do export "${e?}"; done
   plan::hand_over "$@"
 }

@@ -18,7 +18,7 @@ plan::begin() {
   if [[ -z ${_NGINX_PGBOUNCER_PLAN:-} ]]; then
     export _NGINX_PGBOUNCER_PLAN="$1/plan"
     : >"$_NGINX_PGBOUNCER_PLAN"
-    plan::words voice "$SCRIPT_NAME" deadline "${SETTING[NGINX_PGBOUNCER_STOP_TIMEOUT]}"
+    plan::words voice "$_SCRIPT_NAME" deadline "${_SETTING[NGINX_PGBOUNCER_STOP_TIMEOUT]}"
   fi
   plan::words cleanup "$1"
 }
@@ -27,22 +27,22 @@ plan::words() { printf '%s\0' "$@" >>"$_NGINX_PGBOUNCER_PLAN"; }
 
 # plan::child ROLE PHASE WORD...: a child and its words (see read_plan in supervise.c). PHASE:
 # before (started before the app), main (the app), after. The same ROLE again adds to it.
-plan::child() { plan::words child "$1" "$SCRIPT_NAME" "${@:2}"; }
+plan::child() { plan::words child "$1" "$_SCRIPT_NAME" "${@:2}"; }
 
 # plan::argv COMMAND...: the command of the child last named.
 plan::argv() { plan::words argv "$#" "$@"; }
 
 # plan::is_start_script COMMAND: COMMAND is one of our start scripts, which adds to the plan (by
 # its second line: an anchor buildpack's bin/start-pgbouncer, kept in an app, is not).
-START_SCRIPT_MARK="# One of heroku-buildpack-nginx-pgbouncer's start scripts: see dyno/lib/plan.sh."
+_START_SCRIPT_MARK="# One of heroku-buildpack-nginx-pgbouncer's start scripts: see dyno/lib/plan.sh."
 plan::is_start_script() {
   local path mark
   path=$(command -v -- "$1" 2>/dev/null) && [[ -f $path ]] || return 1
-  { read -r _ && read -r mark; } <"$path" 2>/dev/null && [[ $mark == "$START_SCRIPT_MARK" ]]
+  { read -r _ && read -r mark; } <"$path" 2>/dev/null && [[ $mark == "$_START_SCRIPT_MARK" ]]
 }
 
 # plan::hand_over COMMAND...: to the next start script, or to the supervisor with the app's command.
 plan::hand_over() {
   if plan::is_start_script "${1:-}"; then exec "$@"; fi
-  exec "${BIN[supervise]}" "$_NGINX_PGBOUNCER_PLAN" -- "$@"
+  exec "${_BIN[supervise]}" "$_NGINX_PGBOUNCER_PLAN" -- "$@"
 }

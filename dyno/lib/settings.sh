@@ -1,8 +1,8 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2034 # SETTING is read by the scripts that source this
+# shellcheck disable=SC2034 # _SETTING is read by the scripts that source this
 # Every config var the start scripts read, in one list: name, default, what it accepts, where it
 # comes from, and what it means. settings::read checks them all at boot and keeps the values in
-# SETTING; the build runs the same check on ENV_DIR (the start scripts' --check-config), and the
+# _SETTING; the build runs the same check on ENV_DIR (the start scripts' --check-config), and the
 # README's table is printed from this list (support/config-var-table.sh): none of them can drift.
 #
 # What a setting accepts (CHECK), as loosely as the program it feeds does:
@@ -18,16 +18,16 @@
 # ORIGIN: pgbouncer or nginx when the var means what it means in heroku-buildpack-pgbouncer or
 # heroku-buildpack-nginx (same name, same default); pgbouncer-other-default or
 # nginx-other-default when only our default differs (ABOUT says why); ours when it is new here.
-declare -A SETTING=() SETTING_DEFAULT=() SETTING_CHECK=() SETTING_ORIGIN=() SETTING_ABOUT=()
+declare -A _SETTING=() _SETTING_DEFAULT=() _SETTING_CHECK=() _SETTING_ORIGIN=() _SETTING_ABOUT=()
 # Defaults that differ on web dynos (DYNO=web.N), which must answer inside the router's 30 s.
-declare -A SETTING_WEB_DEFAULT=()
-SETTING_NAMES=()
+declare -A _SETTING_WEB_DEFAULT=()
+_SETTING_NAMES=()
 # libpq's sslmodes, weakest first.
-SSLMODES_BY_STRENGTH=(disable allow prefer require verify-ca verify-full)
+_SSLMODES_BY_STRENGTH=(disable allow prefer require verify-ca verify-full)
 
 settings::define() { # settings::define NAME DEFAULT CHECK ORIGIN ABOUT
-  SETTING_NAMES+=("$1")
-  SETTING_DEFAULT[$1]=$2 SETTING_CHECK[$1]=$3 SETTING_ORIGIN[$1]=$4 SETTING_ABOUT[$1]=$5
+  _SETTING_NAMES+=("$1")
+  _SETTING_DEFAULT[$1]=$2 _SETTING_CHECK[$1]=$3 _SETTING_ORIGIN[$1]=$4 _SETTING_ABOUT[$1]=$5
 }
 
 settings::define PGBOUNCER_ENABLED 1 switch pgbouncer "off runs the command without a pooler"
@@ -35,7 +35,7 @@ settings::define PGBOUNCER_URLS DATABASE_URL names pgbouncer "config vars to poo
 settings::define PGBOUNCER_POOL_MODE transaction choice:session,transaction,statement pgbouncer ""
 settings::define PGBOUNCER_SERVER_RESET_QUERY "" text pgbouncer "\`DISCARD ALL\` when empty in session mode"
 settings::define PGBOUNCER_AUTH_TYPE scram-sha-256 choice:scram-sha-256,md5,plain,trust pgbouncer "client auth on 127.0.0.1 (the private socket needs none)"
-settings::define PGBOUNCER_SERVER_TLS_SSLMODE "" "choice:$(IFS=,; echo "${SSLMODES_BY_STRENGTH[*]}")" pgbouncer "empty: the URL's \`sslmode\`, else \`require\`; \`verify-*\` check the server's certificate; with \`start-pgbouncer\` and several URLs, the strictest of theirs"
+settings::define PGBOUNCER_SERVER_TLS_SSLMODE "" "choice:$(IFS=,; echo "${_SSLMODES_BY_STRENGTH[*]}")" pgbouncer "empty: the URL's \`sslmode\`, else \`require\`; \`verify-*\` check the server's certificate; with \`start-pgbouncer\` and several URLs, the strictest of theirs"
 settings::define PGBOUNCER_SERVER_TLS_CA_FILE "" file ours "CA bundle for \`verify-*\`, in both modes (empty: the system's)"
 settings::define PGBOUNCER_MAX_CLIENT_CONN 100 int:1:100000 pgbouncer ""
 settings::define PGBOUNCER_DEFAULT_POOL_SIZE 1 int:1:10000 pgbouncer "server connections per database and user, per dyno"
@@ -45,7 +45,7 @@ settings::define PGBOUNCER_RESERVE_POOL_TIMEOUT 5.0 seconds:3600 pgbouncer ""
 settings::define PGBOUNCER_SERVER_LIFETIME 3600 seconds:604800 pgbouncer ""
 settings::define PGBOUNCER_SERVER_IDLE_TIMEOUT 600 seconds:604800 pgbouncer ""
 settings::define PGBOUNCER_QUERY_WAIT_TIMEOUT 120 seconds:86400 pgbouncer "how long a client waits for a server connection: on a web dyno, a database that is away gives an error inside the router's 30 s rather than a 504; workers wait as in heroku-buildpack-pgbouncer"
-SETTING_WEB_DEFAULT[PGBOUNCER_QUERY_WAIT_TIMEOUT]=10
+_SETTING_WEB_DEFAULT[PGBOUNCER_QUERY_WAIT_TIMEOUT]=10
 settings::define PGBOUNCER_SERVER_LOGIN_RETRY 1 seconds:3600 ours "between attempts to reach a database that is away; pgbouncer's own 15 kept the app failing for up to 15 s after a restart had finished"
 settings::define PGBOUNCER_MAX_PREPARED_STATEMENTS 200 int:0:100000 pgbouncer-other-default "protocol-level prepared statements pgbouncer tracks per connection in transaction mode: asyncpg and psycopg 3 prepare statements, and collide in a shared server connection at 0 (heroku-buildpack-pgbouncer's default; 200 is pgbouncer's own)"
 settings::define PGBOUNCER_PREPARED_STATEMENTS "" text pgbouncer "\`false\` appends \`?prepared_statements=false\` to the pooled URL (Rails)"
@@ -82,17 +82,17 @@ settings::define FORCE "" text nginx "any value: start nginx without waiting for
 
 # Defaults that differ for a Rails app: ActiveRecord reads DATABASE_URL with Ruby's URI parser,
 # which refuses the query form's empty host.
-declare -A SETTING_RAILS_DEFAULT=([PGBOUNCER_URL_FORM]=encoded-host)
+declare -A _SETTING_RAILS_DEFAULT=([PGBOUNCER_URL_FORM]=encoded-host)
 
-# settings::default NAME: sets DEFAULT to NAME's default for this dyno and this app.
+# settings::default NAME: sets _DEFAULT to NAME's default for this dyno and this app.
 settings::default() {
-  DEFAULT=${SETTING_DEFAULT[$1]}
-  if [[ ${DYNO:-} == web.* && -n ${SETTING_WEB_DEFAULT[$1]:-} ]]; then DEFAULT=${SETTING_WEB_DEFAULT[$1]}; fi
-  if [[ -n ${SETTING_RAILS_DEFAULT[$1]:-} ]] && settings::is_rails_app; then DEFAULT=${SETTING_RAILS_DEFAULT[$1]}; fi
+  _DEFAULT=${_SETTING_DEFAULT[$1]}
+  if [[ ${DYNO:-} == web.* && -n ${_SETTING_WEB_DEFAULT[$1]:-} ]]; then _DEFAULT=${_SETTING_WEB_DEFAULT[$1]}; fi
+  if [[ -n ${_SETTING_RAILS_DEFAULT[$1]:-} ]] && settings::is_rails_app; then _DEFAULT=${_SETTING_RAILS_DEFAULT[$1]}; fi
 }
 
 # settings::is_rails_app: the app's Gemfile.lock has ActiveRecord among its gems.
-settings::is_rails_app() { grep -qs '^    activerecord (' "${SETTINGS_BUILD_DIR:-$APP_DIR}/Gemfile.lock"; }
+settings::is_rails_app() { grep -qs '^    activerecord (' "${_SETTINGS_BUILD_DIR:-$_APP_DIR}/Gemfile.lock"; }
 
 # settings::accepts CHECK: what CHECK accepts, in words.
 settings::accepts() {
@@ -110,64 +110,64 @@ settings::accepts() {
   esac
 }
 
-# settings::value NAME VALUE: sets VALUE to VALUE as NAME's check reads it; fails (status 1) if it
+# settings::value NAME VALUE: sets _VALUE to VALUE as NAME's check reads it; fails (status 1) if it
 # is not valid. No subshell: the boot reads every setting.
 settings::value() {
-  local check=${SETTING_CHECK[$1]} c
-  VALUE=$2
+  local check=${_SETTING_CHECK[$1]} c
+  _VALUE=$2
   local kind=${check%%:*} args=${check#*:}
   # Empty is "not set" for a setting whose default is empty.
-  [[ -z $VALUE && -z ${SETTING_DEFAULT[$1]} ]] && return 0
+  [[ -z $_VALUE && -z ${_SETTING_DEFAULT[$1]} ]] && return 0
   case $kind in
     int)
-      [[ $VALUE =~ ^[0-9]{1,9}$ ]] && ((10#$VALUE >= ${args%:*} && 10#$VALUE <= ${args#*:})) || return 1
-      VALUE=$((10#$VALUE)) ;;
-    seconds) [[ $VALUE =~ ^[0-9]{1,9}(\.[0-9]*)?$ ]] && ((10#${VALUE%.*} <= args)) || return 1 ;;
+      [[ $_VALUE =~ ^[0-9]{1,9}$ ]] && ((10#$_VALUE >= ${args%:*} && 10#$_VALUE <= ${args#*:})) || return 1
+      _VALUE=$((10#$_VALUE)) ;;
+    seconds) [[ $_VALUE =~ ^[0-9]{1,9}(\.[0-9]*)?$ ]] && ((10#${_VALUE%.*} <= args)) || return 1 ;;
     choice)
-      VALUE=${VALUE,,}
-      for c in ${args//,/ }; do [[ $VALUE == "$c" ]] && break; done
-      [[ $VALUE == "$c" ]] || return 1 ;;
-    workers) [[ ${VALUE,,} == auto ]] && VALUE=auto || { [[ $VALUE =~ ^[0-9]{1,3}$ ]] && ((10#$VALUE >= 1 && 10#$VALUE <= 256)); } || return 1 ;;
-    switch) case ${VALUE,,} in 1 | true | yes | on) VALUE=1 ;; *) VALUE=0 ;; esac ;;
-    names) [[ $VALUE =~ ^[[:space:]]*[A-Za-z_][A-Za-z0-9_]*([[:space:]]+[A-Za-z_][A-Za-z0-9_]*)*[[:space:]]*$ ]] || return 1 ;;
-    tz) [[ $VALUE =~ ^[A-Za-z0-9_/+:-]*$ ]] || return 1 ;;
-    file) [[ -z $VALUE || -r $(settings::where_it_runs "$VALUE") ]] || return 1 ;;
+      _VALUE=${_VALUE,,}
+      for c in ${args//,/ }; do [[ $_VALUE == "$c" ]] && break; done
+      [[ $_VALUE == "$c" ]] || return 1 ;;
+    workers) [[ ${_VALUE,,} == auto ]] && _VALUE=auto || { [[ $_VALUE =~ ^[0-9]{1,3}$ ]] && ((10#$_VALUE >= 1 && 10#$_VALUE <= 256)); } || return 1 ;;
+    switch) case ${_VALUE,,} in 1 | true | yes | on) _VALUE=1 ;; *) _VALUE=0 ;; esac ;;
+    names) [[ $_VALUE =~ ^[[:space:]]*[A-Za-z_][A-Za-z0-9_]*([[:space:]]+[A-Za-z_][A-Za-z0-9_]*)*[[:space:]]*$ ]] || return 1 ;;
+    tz) [[ $_VALUE =~ ^[A-Za-z0-9_/+:-]*$ ]] || return 1 ;;
+    file) [[ -z $_VALUE || -r $(settings::where_it_runs "$_VALUE") ]] || return 1 ;;
   esac
 }
 
 # The build checks a slug where it is built; a path under /app names a file of that slug.
 settings::where_it_runs() {
-  if [[ -n ${SETTINGS_BUILD_DIR:-} && $1 == /app/* ]]; then printf '%s\n' "$SETTINGS_BUILD_DIR/${1#/app/}"
+  if [[ -n ${_SETTINGS_BUILD_DIR:-} && $1 == /app/* ]]; then printf '%s\n' "$_SETTINGS_BUILD_DIR/${1#/app/}"
   else printf '%s\n' "$1"
   fi
 }
 
-# settings::read: every setting from the environment into SETTING, checked. An unset var takes its
+# settings::read: every setting from the environment into _SETTING, checked. An unset var takes its
 # default; so does an empty one, unless empty means something (tz, file, text).
 settings::read() {
-  local name raw DEFAULT VALUE
-  for name in "${SETTING_NAMES[@]}"; do
+  local name raw _DEFAULT _VALUE
+  for name in "${_SETTING_NAMES[@]}"; do
     settings::default "$name"
-    case ${SETTING_CHECK[$name]} in
-      tz | file | text) raw=${!name-$DEFAULT} ;;
-      *) raw=${!name:-$DEFAULT} ;;
+    case ${_SETTING_CHECK[$name]} in
+      tz | file | text) raw=${!name-$_DEFAULT} ;;
+      *) raw=${!name:-$_DEFAULT} ;;
     esac
     settings::value "$name" "$raw" || settings::refuse "$name" "$raw"
-    SETTING[$name]=$VALUE
+    _SETTING[$name]=$_VALUE
   done
 }
 
 settings::refuse() { # settings::refuse NAME VALUE
-  local fix="heroku config:unset $1" DEFAULT
+  local fix="heroku config:unset $1" _DEFAULT
   settings::default "$1"
-  [[ -n $DEFAULT ]] && fix="heroku config:set $1=$DEFAULT (the default), or unset it"
-  output::die "$1 must be $(settings::accepts "${SETTING_CHECK[$1]}") (it is '$2')" "Fix it with: $fix."
+  [[ -n $_DEFAULT ]] && fix="heroku config:set $1=$_DEFAULT (the default), or unset it"
+  output::die "$1 must be $(settings::accepts "${_SETTING_CHECK[$1]}") (it is '$2')" "Fix it with: $fix."
 }
 
 # settings::load_env_dir DIR: the settings a Heroku ENV_DIR (one file per var) holds, exported.
 settings::load_env_dir() {
   local name
-  for name in "${SETTING_NAMES[@]}"; do
+  for name in "${_SETTING_NAMES[@]}"; do
     [[ -f $1/$name ]] && export "$name=$(<"$1/$name")"
   done
   return 0

@@ -24,11 +24,11 @@ pooler_file() {
   shift 2
   env -i PATH=/usr/bin:/bin TMPDIR="$T/tmp" DATABASE_URL=postgres://u:p@db.example.com:5432/d \
     OTHER_URL=postgres://v:q@other.example.com:5433/e "$@" bash -c '
-    set -euo pipefail; SCRIPT_NAME=test
-    . "$0/vendor/nginx-pgbouncer/lib/common.sh"; . "$LIB_DIR/pgbouncer.sh"
-    MODE=$1; settings::read; pgbouncer_config::write
-    if [[ $2 == exports ]]; then printf "%s\n" "${POOLED_EXPORTS[@]}"; else cat "$POOLER_DIR/$2"; fi
-    rm -rf "$POOLER_DIR"' "$T" "$mode" "$file"
+    set -euo pipefail; _SCRIPT_NAME=test
+    . "$0/vendor/nginx-pgbouncer/lib/common.sh"; . "$_LIB_DIR/pgbouncer.sh"
+    _MODE=$1; settings::read; pgbouncer_config::write
+    if [[ $2 == exports ]]; then printf "%s\n" "${_POOLED_EXPORTS[@]}"; else cat "$_POOLER_DIR/$2"; fi
+    rm -rf "$_POOLER_DIR"' "$T" "$mode" "$file"
 }
 
 # nginx_conf CONFIG VAR=VALUE...: the nginx config start-nginx renders (and nginx -t passes) with
@@ -39,9 +39,9 @@ nginx_conf() {
   rm -f "$T/config/nginx.conf.erb"
   [[ $which == ours ]] || cp "$REPO/test/fixtures/anchor-nginx-configs/nginx-9be9a7c.conf.erb" "$T/config/nginx.conf.erb"
   env -i PATH=/usr/bin:/bin TMPDIR="$T/tmp" PORT=5000 "$@" bash -c '
-    set -euo pipefail; SCRIPT_NAME=test
-    . "$0/vendor/nginx-pgbouncer/lib/common.sh"; . "$LIB_DIR/nginx-config.sh"
-    nginx_config::require_port; nginx_config::export_settings; nginx_config::render; cat "$RENDER_DIR/nginx.conf"' "$T"
+    set -euo pipefail; _SCRIPT_NAME=test
+    . "$0/vendor/nginx-pgbouncer/lib/common.sh"; . "$_LIB_DIR/nginx-config.sh"
+    nginx_config::require_port; nginx_config::export_settings; nginx_config::render; cat "$_RENDER_DIR/nginx.conf"' "$T"
 }
 
 # The anchor's pgbouncer.ini lines for an app that sets nothing (heroku-buildpack-pgbouncer's
@@ -169,9 +169,9 @@ NGINX_CASES=(
   cases=$(printf '%s\n' "${PGBOUNCER_CASES[@]}" "${NGINX_CASES[@]}")
   # shellcheck source=dyno/lib/settings.sh
   . "$REPO/dyno/lib/settings.sh"
-  for name in "${SETTING_NAMES[@]}"; do
-    [[ ${SETTING_ORIGIN[$name]} == ours ]] && continue
+  for name in "${_SETTING_NAMES[@]}"; do
+    [[ ${_SETTING_ORIGIN[$name]} == ours ]] && continue
     [[ $name == FORCE || -n ${elsewhere[$name]:-} ]] && continue
-    grep -q "|$name=" <<<"$cases" || fail "$name (origin ${SETTING_ORIGIN[$name]}) has no case in this file"
+    grep -q "|$name=" <<<"$cases" || fail "$name (origin ${_SETTING_ORIGIN[$name]}) has no case in this file"
   done
 }

@@ -8,11 +8,11 @@ setup_file() {
 }
 
 setup() {
-  SCRIPT_NAME="test"
-  APP_DIR="$BATS_TEST_TMPDIR/app" BUILDPACK_HOME="$REPO/dyno"
-  declare -gA BIN=([mruby]="$BATS_FILE_TMPDIR/vendor/nginx/libexec/mruby")
-  mkdir -p "$APP_DIR/config"
-  F="$APP_DIR/config/nginx.conf.erb"
+  _SCRIPT_NAME="test"
+  _APP_DIR="$BATS_TEST_TMPDIR/app" _BUILDPACK_HOME="$REPO/dyno"
+  declare -gA _BIN=([mruby]="$BATS_FILE_TMPDIR/vendor/nginx/libexec/mruby")
+  mkdir -p "$_APP_DIR/config"
+  F="$_APP_DIR/config/nginx.conf.erb"
   # shellcheck source=dyno/lib/nginx-config.sh
   . "$REPO/dyno/lib/nginx-config.sh"
 }
@@ -25,7 +25,7 @@ RENDER_ENV=(PORT=5000 NGINX_WORKERS=3 HOME=/app DYNO=web.1 BASIC_AUTH_USER=u BAS
   while IFS= read -r f; do
     dir=$(dirname "$(dirname "$f")") name=config/$(basename "$f")
     [[ $(basename "$(dirname "$f")") == config ]] || { dir=$(dirname "$f") name=$(basename "$f"); }
-    ours=$(cd "$dir" && env -i "${RENDER_ENV[@]}" "${BIN[mruby]}" "$BUILDPACK_HOME/libexec/erb.rb" "$name" 2>&1; echo "rc=$?")
+    ours=$(cd "$dir" && env -i "${RENDER_ENV[@]}" "${_BIN[mruby]}" "$_BUILDPACK_HOME/libexec/erb.rb" "$name" 2>&1; echo "rc=$?")
     # The anchor's own command: `erb config/nginx.conf.erb` (trim mode %).
     ruby=$(cd "$dir" && env -i "${RENDER_ENV[@]}" PATH=/usr/bin:/bin erb "$name" 2>&1; echo "rc=$?")
     [[ $ours == "$ruby" ]] || differ+="${f#"$REPO"/}"$'\n'
@@ -73,7 +73,7 @@ include extra.conf;
 % n = ENV['N'].to_i * 2
 n <%= n %> <%%= literal
 T
-  touch "$APP_DIR/config/extra.conf"
+  touch "$_APP_DIR/config/extra.conf"
   TOKENS=' a, ,b ' REDIRECTS='{"/old": "/new", "/x": "/y"}' N=21 run nginx_config::render_erb "$F"
   assert_success
   assert_output $'\ntoken a;\ntoken b;\nadd_header X-A a;\n\nrewrite ^/old$ /new permanent;\nrewrite ^/x$ /y permanent;\nuse epoll;\ninclude extra.conf;\nn 42 <%= literal'

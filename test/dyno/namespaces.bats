@@ -18,36 +18,71 @@ libraries() { ls "$REPO"/dyno/lib/*.sh "$REPO"/bin/lib/*.sh; }
   [[ -z $bad ]] || fail "functions outside their library's namespace:"$'\n'"$bad"
 }
 
-@test "no global of ours starts with NGINX_ or PGBOUNCER_ unless it is a config var; internals passed on start with _NGINX_PGBOUNCER_" {
-  local settings bad=""
-  settings=$(bash -c '. "$1"; printf "%s\n" "${SETTING_NAMES[@]}"' _ "$REPO/dyno/lib/settings.sh")
+# Our globals: every upper-case name the scripts and libraries assign (NAME=, NAME+=, NAME[…]=,
+# declare/export/readonly NAME, exec {NAME}>, for NAME in); `local` ones are not globals.
+assigned_names() {
+  cat "$REPO"/dyno/lib/*.sh "$REPO"/dyno/bin/* | grep -vE '^[[:space:]]*#' | {
+    grep -oE '(^|[[:space:];{]|export[[:space:]]+|declare[[:space:]]+-[a-zA-Z]+[[:space:]]+|readonly[[:space:]]+|exec[[:space:]]+\{)_?[A-Z][A-Z0-9_]*(\[[^]]*\])?(\+?=|\}[<>])|for[[:space:]]+_?[A-Z][A-Z0-9_]*[[:space:]]+in[[:space:]]'
+  } | sed -E 's/(\[[^]]*\])?(\+?=|\}[<>]|[[:space:]]+in[[:space:]])$//; s/^.*[^A-Za-z0-9_]//' | sort -u
+}
+config_vars() { bash -c '. "$1"; printf "%s\n" "${_SETTING_NAMES[@]}"' _ "$REPO/dyno/lib/settings.sh"; }
+
+@test "an upper-case name without a leading _ is the app's or the platform's: the scripts assign only config vars and PORT" {
+  local settings names name bad=""
+  settings=$(config_vars)
   [[ $(wc -l <<<"$settings") -gt 30 ]] || fail "read only $(wc -l <<<"$settings") settings"
-  # Assignments (NAME=, NAME+=, NAME[…]=, declare/export/readonly NAME) of any name with those
-  # prefixes, in the scripts and libraries; `local` ones are not globals.
-  while IFS= read -r hit; do
-    name=$(grep -oE '(NGINX|PGBOUNCER)_[A-Z0-9_]+' <<<"${hit#*:*:}" | head -n1)
-    grep -qxF "$name" <<<"$settings" || bad+="$hit"$'\n'
-  done < <(grep -nE '(^|[[:space:];]|export[[:space:]]+|declare[[:space:]]+-[a-zA-Z]+[[:space:]]+|readonly[[:space:]]+)(NGINX|PGBOUNCER)_[A-Z0-9_]+(\[[^]]*\])?\+?=' \
-    "$REPO"/dyno/lib/*.sh "$REPO"/dyno/bin/* | grep -vE '^[^:]+:[0-9]+:[[:space:]]*(#|local )')
-  [[ -z $bad ]] || fail "globals that share the config vars' prefixes:"$'\n'"$bad"
+  names=$(assigned_names)
+  [[ $(wc -l <<<"$names") -gt 30 ]] || fail "found only $(wc -l <<<"$names") globals: is assigned_names still reading the scripts?"
+  for name in $names; do
+    # PORT: start-nginx gives a local run the platform's default; IFS: the shell's own.
+    [[ $name == _* || $name == PORT || $name == IFS ]] || grep -qxF "$name" <<<"$settings" || bad+=" $name"
+  done
+  [[ -z $bad ]] || fail "globals an app's config var could hold (start them with _):$bad"
   # What our processes pass each other through the environment (the TypeScript's env and env.launch
   # included) is ours by its prefix.
   run grep -rhoE '\b_?NGINX_PGBOUNCER_[A-Z_]+\b' "$REPO/dyno" "$REPO/src" "$REPO/builds/supervisor"
   assert_success
-  local name
   for name in $(sort -u <<<"$output"); do
     [[ $name == _NGINX_PGBOUNCER_* ]] || grep -qxF "$name" <<<"$settings" || fail "$name: neither a config var nor _NGINX_PGBOUNCER_"
   done
 }
 
-@test "a config var named like an internal of ours reaches nothing: the app's NGINX_BIN and friends are left alone" {
-  local T="$BATS_TEST_TMPDIR"
-  mkdir -p "$T/vendor/nginx-pgbouncer"
+# app_env: NAME=theirs-NAME for every global of ours without its leading _ (SCRIPT_NAME, which
+# gunicorn reads as the app's mount point; APP_SETTINGS, which Flask apps name their config by),
+# and for the internals' names before they took the _NGINX_PGBOUNCER_ prefix.
+app_env() {
+  local name
+  for name in $(assigned_names | grep '^_' | grep -v '^_NGINX_PGBOUNCER_') NGINX_BIN NGINX_ARGS NGINX_RUN_DIR PGBOUNCER_BIN; do
+    echo "${name#_}=theirs-${name#_}"
+  done
+}
+
+@test "an app's config var named like a global of ours reaches the app unchanged (use-pgbouncer, no binaries)" {
+  local T="$BATS_TEST_TMPDIR" vars
+  mkdir -p "$T/bin" "$T/vendor/nginx-pgbouncer"
+  cp "$REPO/dyno/bin/use-pgbouncer" "$T/bin/"
   cp -r "$REPO/dyno/lib" "$T/vendor/nginx-pgbouncer/"
-  run env -i PATH=/usr/bin:/bin NGINX_BIN=/theirs NGINX_ARGS=theirs NGINX_RUN_DIR=/theirs PGBOUNCER_BIN=/theirs bash -c '
-    set -euo pipefail; SCRIPT_NAME=test
-    . "$1/vendor/nginx-pgbouncer/lib/common.sh"; . "$LIB_DIR/nginx-config.sh"; . "$LIB_DIR/pgbouncer.sh"
-    echo "$NGINX_BIN $NGINX_ARGS $NGINX_RUN_DIR $PGBOUNCER_BIN"' _ "$T"
+  mapfile -t vars < <(app_env)
+  [[ ${#vars[@]} -gt 30 ]] || fail "only ${#vars[@]} names"
+  run env -i PATH=/usr/bin:/bin DATABASE_URL=postgres://u:p@db.example.com:5432/d "${vars[@]}" "$T/bin/use-pgbouncer" env
   assert_success
-  assert_output "/theirs theirs /theirs /theirs"
+  for var in "${vars[@]}"; do assert_line "$var"; done
+}
+
+@test "…and through start-nginx's render and the pooler's config (both read ENV: an nginx.conf.erb does too)" {
+  local T="$BATS_TEST_TMPDIR" vars
+  mkdir -p "$T/vendor/nginx-pgbouncer" "$T/tmp"
+  cp -r "$REPO/dyno/lib" "$REPO/dyno/libexec" "$REPO/dyno/conf" "$T/vendor/nginx-pgbouncer/"
+  artifact::extract nginx "$T/vendor/nginx"
+  artifact::extract pgbouncer "$T/vendor/pgbouncer"
+  mapfile -t vars < <(app_env)
+  run env -i PATH=/usr/bin:/bin TMPDIR="$T/tmp" PORT=5000 DATABASE_URL=postgres://u:p@db.example.com:5432/d "${vars[@]}" bash -c '
+    set -euo pipefail; _SCRIPT_NAME=test
+    . "$0/vendor/nginx-pgbouncer/lib/common.sh"; . "$_LIB_DIR/nginx-config.sh"; . "$_LIB_DIR/pgbouncer.sh"
+    nginx_config::require_port; nginx_config::export_settings; nginx_config::render
+    _MODE=native; settings::read; pgbouncer_config::write
+    for e in "${_POOLED_EXPORTS[@]}"; do export "${e?}"; done
+    env' "$T"
+  assert_success
+  for var in "${vars[@]}"; do assert_line "$var"; done
 }

@@ -7,8 +7,8 @@ read_as() {
   local vars=() name out=""
   while [[ $1 != -- ]]; do vars+=("$1"); shift; done
   shift
-  for name; do out+="echo $name=\${SETTING[$name]}; "; done
-  env -i PATH=/usr/bin:/bin "${vars[@]}" bash -c "set -euo pipefail; SCRIPT_NAME=test; . '$REPO/dyno/lib/common.sh'; settings::read; $out"
+  for name; do out+="echo $name=\${_SETTING[$name]}; "; done
+  env -i PATH=/usr/bin:/bin "${vars[@]}" bash -c "set -euo pipefail; _SCRIPT_NAME=test; . '$REPO/dyno/lib/common.sh'; settings::read; $out"
 }
 
 @test "values the anchors documented or passed through are accepted, as pgbouncer and nginx read them" {
@@ -48,7 +48,7 @@ test: Fix it with: heroku config:set PGBOUNCER_SERVER_LIFETIME=3600 (the default
 
 @test "no start script reads a config var of the list except through settings.sh" {
   local name raw
-  for name in $(bash -c ". '$REPO/dyno/lib/settings.sh'; echo \"\${SETTING_NAMES[*]}\""); do
+  for name in $(bash -c ". '$REPO/dyno/lib/settings.sh'; echo \"\${_SETTING_NAMES[*]}\""); do
     raw=$(grep -n "\${$name\b\|\$$name\b\|!$name\b" "$REPO"/dyno/bin/* "$REPO"/dyno/lib/*.sh | grep -v '/settings.sh:' || true)
     [[ -z $raw ]] || fail "$name read raw: $raw"
   done

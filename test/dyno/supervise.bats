@@ -234,7 +234,10 @@ print('worker-gone')"
 }
 
 @test "on a one-off dyno's terminal the app owns it: Ctrl-C is the app's, and the pooler stops after it, quietly" {
-  plan child pooler test before after app INT argv 3 sh -c "$POOLER" child app test main stop TERM
+  # The app starts once the pooler's traps are set (its ready file), as pgbouncer's socket gates it
+  # on a dyno: the app's Ctrl-C reaches the whole group at once.
+  plan child pooler test before after app INT ready-file "$W/pooler-ready" 0 \
+    argv 3 sh -c "${POOLER/; while/; touch $W/pooler-ready; while}" child app test main stop TERM
   run script -qec "$SUPERVISE $PLAN -- sh -c 'test -t 0 && echo has-tty; trap \"echo app-got-int; exit 5\" INT; kill -INT 0; sleep 5'" /dev/null
   assert_output --partial has-tty
   assert_output --partial app-got-int
@@ -244,7 +247,7 @@ print('worker-gone')"
 }
 
 @test "NGINX_PGBOUNCER_STOP_TIMEOUT is checked with the other settings, before anything starts, and is the plan's deadline" {
-  local script="set -euo pipefail; SCRIPT_NAME=test BINARIES_DIR=/nonexistent; . '$REPO/dyno/lib/common.sh'; settings::read"
+  local script="set -euo pipefail; _SCRIPT_NAME=test _BINARIES_DIR=/nonexistent; . '$REPO/dyno/lib/common.sh'; settings::read"
   NGINX_PGBOUNCER_STOP_TIMEOUT=soon run bash -c "$script"
   assert_failure
   assert_output --partial "NGINX_PGBOUNCER_STOP_TIMEOUT must be a whole number from 1 to 3600 (it is 'soon')"
@@ -258,7 +261,7 @@ print('worker-gone')"
   printf '#!/usr/bin/env bash\n%s\n' "# One of heroku-buildpack-nginx-pgbouncer's start scripts: see dyno/lib/plan.sh." >"$W/bin/start-ours"
   printf '#!/usr/bin/env bash\n# heroku-buildpack-pgbouncer\n' >"$W/bin/start-pgbouncer"
   chmod +x "$W"/bin/*
-  run bash -c "SCRIPT_NAME=test BINARIES_DIR=/nonexistent; . '$REPO/dyno/lib/common.sh'; cd '$W'
+  run bash -c "_SCRIPT_NAME=test _BINARIES_DIR=/nonexistent; . '$REPO/dyno/lib/common.sh'; cd '$W'
     plan::is_start_script bin/start-ours && echo ours; plan::is_start_script bin/start-pgbouncer || echo not-ours
     plan::is_start_script gunicorn || echo not-a-script; plan::is_start_script '$REPO/dyno/bin/start-nginx-debug' && echo debug-ours"
   assert_output $'ours\nnot-ours\nnot-a-script\ndebug-ours'

@@ -3,8 +3,8 @@
 load ../support/helpers
 
 setup() {
-  SCRIPT_NAME="test"
-  BINARIES_DIR=/nonexistent
+  _SCRIPT_NAME="test"
+  _BINARIES_DIR=/nonexistent
   # shellcheck source=dyno/lib/common.sh
   . "$REPO/dyno/lib/common.sh"
   # shellcheck source=dyno/lib/pgbouncer.sh

@@ -196,7 +196,7 @@ with_pgbouncer_ini() {
   dyno_runs start-pgbouncer DATABASE_URL="$(url)" PGBOUNCER_RESERVE_POOL_TIMEOUT=abc
   refused "PGBOUNCER_RESERVE_POOL_TIMEOUT must be seconds from 0 to 3600 (it is 'abc')"
   run dyno::as_user env -i PATH=/usr/bin:/bin bash -c \
-    ". '$SLUG/vendor/nginx-pgbouncer/lib/common.sh' && settings::value PGBOUNCER_RESERVE_POOL_TIMEOUT 08.5 && echo \"\$VALUE\""
+    ". '$SLUG/vendor/nginx-pgbouncer/lib/common.sh' && settings::value PGBOUNCER_RESERVE_POOL_TIMEOUT 08.5 && echo \"\$_VALUE\""
   assert_success
   assert_output "08.5"
 }
