@@ -3,7 +3,7 @@
 # debug-only binary). nginx alone, one worker, answering `return 200` on loopback (the cheapest
 # request, where per-request work shows most), wrk with 16 connections, the sides alternating:
 #   NGINX_A at error_log level $LEVEL_A, NGINX_B at $LEVEL_B.
-# Defaults: the shipped nginx (artifacts's artifact, built --with-debug) at `error` (what
+# Defaults: the shipped nginx (the nginx artifact in artifacts/, built --with-debug) at `error` (what
 # bin/start-nginx runs) against the same binary at `debug` (bin/start-nginx-debug). To weigh the
 # build itself, point NGINX_A at a binary configured without --with-debug and set LEVEL_B=error.
 # Prints req/s and p99 per side (medians), each binary's size (stripped, and gzip -9 as in a slug),

@@ -116,7 +116,7 @@ function runScript(script: string, args: string[], env: Record<string, string>):
     );
 }
 
-// PCRE2 entry points whose 10.47-10.48 security fixes we do not carry (README, security table):
+// PCRE2 entry points whose 10.47-10.48 security fixes we do not carry (SECURITY.md, its table):
 // the static link leaves them out as long as nginx calls none of them, and this holds it to that.
 const PCRE2_UNFIXED = ["pcre2_dfa_match", "pcre2_convert", "pcre2_serialize_encode", "pcre2_substitute"];
 
@@ -152,7 +152,7 @@ function checkPcre2EntryPoints(tools: PlatformTools): void {
   if (linked.length)
     throw new BuildpackFault(
       `nginx links ${linked.join(", ")}, whose PCRE2 security fixes we do not carry`,
-      "Backport those fixes (README, security table) before using them.",
+      "Backport those fixes (SECURITY.md, its table) before using them.",
     );
   log.detail(`nginx links none of ${PCRE2_UNFIXED.join(", ")}`);
 }

@@ -1,6 +1,8 @@
 /**
  * The bundled entry point, run by the bin/ shims: `node dist/buildpack.cjs COMMAND ARGS...`.
- * Errors the user can fix are printed as such; anything else is reported as a buildpack bug.
+ * A failure is one of three kinds: a UserError (the app or the build host, said with its fix), a
+ * BuildpackFault (the buildpack's own files disagree, said as ours to fix) or anything else, a bug
+ * reported with its stack.
  */
 import { dirname, join } from "node:path";
 import { compile } from "./classic/compile";

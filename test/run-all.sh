@@ -20,7 +20,7 @@ fi
 echo "== typecheck"
 npx tsc --noEmit -p .
 echo "== lint and format (biome)"
-npx biome ci
+npx biome ci --colors=off
 echo "== bundle is up to date"
 npm run -s build
 # The fast loop runs on work in progress: it rebuilds the bundle; the full run checks it is committed.

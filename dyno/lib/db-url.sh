@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Database URLs: parsing a postgres:// config var into its parts, and percent-encoding. Sourced
-# after common.sh (for die). Nothing here starts anything, so each function is testable alone.
+# after common.sh (for output::die). Nothing here starts anything, so each function is testable alone.
 
 # db_url::decode TEXT: percent-decoding; fails on a malformed escape.
 db_url::decode() {
@@ -19,8 +19,6 @@ db_url::encode() {
   done
   printf '%s' "$out"
 }
-
-# The libpq sslmodes, weakest first: the order in which one is stricter than another.
 
 # db_url::parse VAR ARRAY: parses the postgres URL in config var VAR into the associative array
 # named ARRAY: user pass host port name sslmode query (query: the parameters kept for the pooled

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # nginx's config for this boot: the settings nginx's ERB reads, the app's config or our default
-# rendered into a private run dir, and nginx -t. Sourced by start-nginx after common.sh; starts
-# nothing.
+# rendered into a private render dir (_RENDER_DIR), and nginx -t. Sourced by start-nginx after
+# common.sh; starts nothing.
 
 # nginx's private directory for this boot: the rendered config, its include files, the pid file and
 # our default config's temp paths.
@@ -70,7 +70,7 @@ nginx_config::render() {
   [[ -z ${_SETTINGS_BUILD_DIR:-} || $_APP_DIR == /app ]] ||
     sed -Ei "s#(^|[[:space:]\"'])/app([/;[:space:]\"']|$)#\\1$_APP_DIR\\2#g" "$out"
   local check created=() path rc=0
-  # At build time nothing may stay behind outside the run dir: a pid file or log nginx -t creates
+  # At build time nothing may stay behind outside the render dir: a pid file or log nginx -t creates
   # (as root, on a machine that also boots the slug) would keep the dyno's nginx from starting.
   if [[ -n ${_SETTINGS_BUILD_DIR:-} ]]; then
     while IFS= read -r path; do [[ -e $path || -L $path ]] || created+=("$path"); done < <(nginx_config::files_nginx_creates "$out")
@@ -93,9 +93,9 @@ _PCRE2_HINT="This nginx uses PCRE2, which is stricter than the PCRE1 of older ng
 two classes in [...] (e.g. [\\w-.]) must be escaped or put last ([\\w.-]); an unknown escape
 (e.g. \\i) must be dropped or written as the character itself. The line is named above."
 
-# nginx_config::link_siblings: the files beside the app's template, in the run dir where the rendered
-# config is, so that relative paths in it (include, auth_basic_user_file, ssl_certificate) name
-# them, as they do under heroku-buildpack-nginx, which renders into config/.
+# nginx_config::link_siblings: the files beside the app's template, in the render dir where the
+# rendered config is, so that relative paths in it (include, auth_basic_user_file, ssl_certificate)
+# name them, as they do under heroku-buildpack-nginx, which renders into config/.
 nginx_config::link_siblings() {
   local f
   for f in "$_APP_DIR"/config/* "$_APP_DIR"/config/.[!.]*; do

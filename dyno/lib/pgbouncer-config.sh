@@ -85,7 +85,7 @@ pgbouncer_config::write() {
 }
 
 # pgbouncer_config::pooled_url N USER PASSWORD QUERY: the URL the app gets for database dbN, in PGBOUNCER_URL_FORM:
-#   query-host    postgres://USER:PASSWORD@/dbN?host=POOLER_DIR&port=PORT: the private socket, as
+#   query-host    postgres://USER:PASSWORD@/dbN?host=_POOLER_DIR&port=PORT: the private socket, as
 #                 libpq, psycopg, Django, SQLAlchemy, asyncpg, node-postgres and Go's lib/pq read it
 #   encoded-host  postgres://USER:PASSWORD@%2Ftmp%2Fpgbouncer.X:PORT/dbN: the socket, for Rails,
 #                 whose URI parser refuses an empty host

@@ -97,23 +97,34 @@ pgbouncer::main() { # pgbouncer::main MODE CMD...   (or MODE --check-config [ENV
   settings::read
   if ((!_SETTING[PGBOUNCER_ENABLED])); then
     output::say "PGBOUNCER_ENABLED is off: starting the command without a pooler"
-    # The direct URLs all the same: Procfile lines that name them work either way.
-    local var
-    for var in ${_SETTING[PGBOUNCER_URLS]}; do [[ -z ${!var:-} ]] || db_url::export_direct "$var"; done
+    pgbouncer::export_direct_urls
     pgbouncer::without_pooler "$@"
   fi
-  # A start script further up this process tree already pooled these URLs: use that pooler.
-  local first
-  read -r first _ <<<"${_SETTING[PGBOUNCER_URLS]}"
-  local pooled_var="${first}_PGBOUNCER"
-  if [[ -n ${!pooled_var:-} && ${!first:-} == "${!pooled_var}" ]]; then pgbouncer::without_pooler "$@"; fi
+  if pgbouncer::pooled_above; then pgbouncer::without_pooler "$@"; fi
   trap pgbouncer::cleanup EXIT
   pgbouncer::choose_listen_port
   pgbouncer_config::write
   plan::begin "$_POOLER_DIR"
   pgbouncer::plan_poolers
   plan::child app main stop TERM
-  local e
-  for e in "${_POOLED_EXPORTS[@]}"; do export "${e?}"; done
+  ((${#_POOLED_EXPORTS[@]} == 0)) || export "${_POOLED_EXPORTS[@]}"
+  # No local of this function's is set here: the command would inherit any whose name the app's
+  # environment holds, with our value (test/dyno/namespaces.bats).
   plan::hand_over "$@"
+}
+
+# pgbouncer::export_direct_urls: each URL's direct twin (DATABASE_DIRECT_URL), so that Procfile
+# lines that name them work with the pooler off too.
+pgbouncer::export_direct_urls() {
+  local var
+  for var in ${_SETTING[PGBOUNCER_URLS]}; do [[ -z ${!var:-} ]] || db_url::export_direct "$var"; done
+}
+
+# pgbouncer::pooled_above: whether a start script further up this process tree already pooled
+# these URLs (then the command uses that pooler).
+pgbouncer::pooled_above() {
+  local first pooled_var
+  read -r first _ <<<"${_SETTING[PGBOUNCER_URLS]}"
+  pooled_var="${first}_PGBOUNCER"
+  [[ -n ${!pooled_var:-} && ${!first:-} == "${!pooled_var}" ]]
 }

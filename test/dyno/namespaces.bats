@@ -47,14 +47,34 @@ config_vars() { bash -c '. "$1"; printf "%s\n" "${_SETTING_NAMES[@]}"' _ "$REPO/
   done
 }
 
-# app_env: NAME=theirs-NAME for every global of ours without its leading _ (SCRIPT_NAME, which
-# gunicorn reads as the app's mount point; APP_SETTINGS, which Flask apps name their config by),
-# and for the internals' names before they took the _NGINX_PGBOUNCER_ prefix.
+# app_env: NAME=theirs-NAME for every name the scripts and libraries assign in any form, of any
+# case, locals included (an over-wide net costs nothing: a name that was not ours must come through
+# too), each also without its leading _, and the names our globals had before they took the _
+# (SCRIPT_NAME, which gunicorn reads as the app's mount point; APP_SETTINGS, which Flask apps
+# name their config by) or the _NGINX_PGBOUNCER_ prefix. Left out: what we set on purpose (the
+# config vars, the URLs we point at the pooler, PORT), the platform's and bash's own.
 app_env() {
-  local name
-  for name in $(assigned_names | grep '^_' | grep -v '^_NGINX_PGBOUNCER_') NGINX_BIN NGINX_ARGS NGINX_RUN_DIR PGBOUNCER_BIN; do
-    echo "${name#_}=theirs-${name#_}"
+  local name settings
+  settings=$(config_vars)
+  for name in $({
+    cat "$REPO"/dyno/lib/*.sh "$REPO"/dyno/bin/* | grep -vE '^[[:space:]]*#' |
+      grep -oE '(\b|\{)[A-Za-z_][A-Za-z0-9_]*(\[[^]]*\])?(\+?=|\}[<>])|\b(for|read|printf -v|mapfile|readarray|local|declare)([[:space:]]+-[a-zA-Z]+)*[[:space:]]+[A-Za-z_][A-Za-z0-9_]*' |
+      sed -E 's/(\[[^]]*\])?(\+?=|\}[<>])$//; s/^.*[^A-Za-z0-9_]//'
+    echo SCRIPT_NAME APP_SETTINGS APP_DIR LIB_DIR BIN MODE VALUE DEFAULT SETTING RENDER_DIR POOLER_DIR BINARIES_DIR BUILDPACK_HOME
+    echo NGINX_BIN NGINX_ARGS NGINX_RUN_DIR PGBOUNCER_BIN
+  } | tr ' ' '\n' | sed 's/^_//' | sort -u); do
+    [[ $name =~ ^(PORT|PATH|HOME|TMPDIR|DYNO|IFS|PWD|OLDPWD|SHLVL|REPLY|OPTIND|OPTARG|RANDOM|SECONDS|LINENO|BASH.*|[a-z]|.*_URL.*|NGINX_PGBOUNCER_.*)$ ]] && continue
+    grep -qxF "$name" <<<"$settings" && continue
+    echo "$name=theirs-$name"
   done
+}
+
+# assert_reached VAR=VALUE...: each line is in $output (grep: bats-assert's assert_line walks the
+# lines in bash, seconds for each of 130 names).
+assert_reached() {
+  local missing
+  missing=$(printf '%s\n' "$@" | grep -vxFf <(printf '%s\n' "$output") || true)
+  [[ -z $missing ]] || fail "changed or dropped on the way to the app:"$'\n'"$missing"
 }
 
 @test "an app's config var named like a global of ours reaches the app unchanged (use-pgbouncer, no binaries)" {
@@ -63,26 +83,30 @@ app_env() {
   cp "$REPO/dyno/bin/use-pgbouncer" "$T/bin/"
   cp -r "$REPO/dyno/lib" "$T/vendor/nginx-pgbouncer/"
   mapfile -t vars < <(app_env)
-  [[ ${#vars[@]} -gt 30 ]] || fail "only ${#vars[@]} names"
+  [[ ${#vars[@]} -gt 60 ]] || fail "only ${#vars[@]} names"
   run env -i PATH=/usr/bin:/bin DATABASE_URL=postgres://u:p@db.example.com:5432/d "${vars[@]}" "$T/bin/use-pgbouncer" env
   assert_success
-  for var in "${vars[@]}"; do assert_line "$var"; done
+  assert_reached "${vars[@]}"
 }
 
-@test "…and through start-nginx's render and the pooler's config (both read ENV: an nginx.conf.erb does too)" {
-  local T="$BATS_TEST_TMPDIR" vars
-  mkdir -p "$T/vendor/nginx-pgbouncer" "$T/tmp"
+@test "…and through start-pgbouncer and start-nginx to the command they hand over to (an nginx.conf.erb reads ENV too)" {
+  local T="$BATS_TEST_TMPDIR" vars script
+  mkdir -p "$T/bin" "$T/vendor/nginx-pgbouncer" "$T/tmp"
   cp -r "$REPO/dyno/lib" "$REPO/dyno/libexec" "$REPO/dyno/conf" "$T/vendor/nginx-pgbouncer/"
+  # The scripts' main without its call, to run with the hand-over made a plain exec: the supervisor
+  # passes on the environment it is given (supervise.bats), so what reaches the exec reaches the app.
+  sed '$d' "$REPO/dyno/bin/start-nginx" >"$T/bin/start-nginx"
   artifact::extract nginx "$T/vendor/nginx"
   artifact::extract pgbouncer "$T/vendor/pgbouncer"
   mapfile -t vars < <(app_env)
-  run env -i PATH=/usr/bin:/bin TMPDIR="$T/tmp" PORT=5000 DATABASE_URL=postgres://u:p@db.example.com:5432/d "${vars[@]}" bash -c '
-    set -euo pipefail; _SCRIPT_NAME=test
-    . "$0/vendor/nginx-pgbouncer/lib/common.sh"; . "$_LIB_DIR/nginx-config.sh"; . "$_LIB_DIR/pgbouncer.sh"
-    nginx_config::require_port; nginx_config::export_settings; nginx_config::render
-    _MODE=native; settings::read; pgbouncer_config::write
-    for e in "${_POOLED_EXPORTS[@]}"; do export "${e?}"; done
-    env' "$T"
-  assert_success
-  for var in "${vars[@]}"; do assert_line "$var"; done
+  for script in 'pgbouncer::main native env' 'main env' 'main --debug -f env'; do
+    run env -i PATH=/usr/bin:/bin TMPDIR="$T/tmp" PORT=5000 DATABASE_URL=postgres://u:p@db.example.com:5432/d "${vars[@]}" bash -c '
+      set -euo pipefail
+      if [[ $1 == main* ]]; then . "$0/bin/start-nginx"; else _SCRIPT_NAME=test; . "$0/vendor/nginx-pgbouncer/lib/common.sh"; . "$_LIB_DIR/pgbouncer.sh"; fi
+      plan::hand_over() { exec "$@"; }
+      '"$script" "$T" "$script"
+    assert_success
+    assert_line --partial "DATABASE_URL="
+    assert_reached "${vars[@]}"
+  done
 }
