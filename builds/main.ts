@@ -258,7 +258,7 @@ function build(manifest: Manifest, ledger: Ledger, outDir: string, updating: boo
   for (const platform of [...new Set(natives.map((a) => a.platform))]) {
     const tools = platformTools(platform);
     log.step(`Building nginx, pgbouncer and stunnel for ${platform} from source`);
-    log.detail(`Once per machine: about 4 minutes per platform on 2 cores; later runs reuse ${CACHE_ROOT}`);
+    log.detail(`Once per machine: about 8 minutes per platform on 2 cores; later runs reuse ${CACHE_ROOT}`);
     runScript("build-static.sh", [], { ...env, PLATFORM: platform });
     checkPcre2EntryPoints(tools);
     checkOneAllocator(tools);
