@@ -43,6 +43,19 @@ load_until() {
   done >"$1"
 }
 
+# snapshot FILE: what of the dyno still runs, into FILE: each process with its group, state and
+# signal masks (one whose SIGTERM is pending, blocked or not caught has missed the stop). For the
+# failure message of a slow end.
+snapshot() {
+  local pid
+  {
+    ps -u "$DYNO_USER" -o pid=,ppid=,pgid=,stat=,etimes=,wchan:24=,args=
+    for pid in $(pgrep -u "$DYNO_USER"); do
+      echo "$pid $(grep -E '^(SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt)' "/proc/$pid/status" 2>/dev/null | xargs)"
+    done
+  } >"$1"
+}
+
 # soak_round N: round N, or a failure naming the round and what broke.
 soak_round() {
   local n=$1 server=${SERVERS[$1 % ${#SERVERS[@]}]} end=${ENDS[$1 / ${#SERVERS[@]} % ${#ENDS[@]}]} slug w="$BATS_TEST_TMPDIR/r$1"
@@ -72,6 +85,11 @@ soak_round() {
     pgbouncer) pkill -KILL -o -u "$DYNO_USER" -f 'vendor/pgbouncer/bin/pgbouncer' ;;
     stunnel) pkill -KILL -o -u "$DYNO_USER" -f 'vendor/stunnel/bin/stunnel' ;;
   esac || { echo "round $n ($server, $end): nothing to end"; return 1; }
+  # Past 5 s the end is already too slow: what still runs then goes into the failure message.
+  while kill -0 "$DYNO_PID" 2>/dev/null; do
+    [[ -e $w/snapshot ]] || ((SECONDS - started < 5)) || snapshot "$w/snapshot"
+    sleep 0.1
+  done
   wait "$DYNO_PID" || status=$?
   local left="" took=$((SECONDS - started))
   while ((SECONDS - started <= 10)); do
@@ -82,7 +100,7 @@ soak_round() {
   touch "$w/stop"
   wait "$load" ${inflight[@]+"${inflight[@]}"} || true
   local what="round $n ($server, $end)"
-  ((took <= 10)) || { grep -E 'stopp|killed' "$DYNO_LOG"; echo "$what: the dyno took $took s to end"; return 1; }
+  ((took <= 10)) || { tail -n 40 "$DYNO_LOG"; echo "still running 5 s after the end began:"; cat "$w/snapshot"; echo "$what: the dyno took $took s to end"; return 1; }
   [[ -z $left ]] || { echo "$what: still there after 10 s: $left"; return 1; }
   if [[ $end == sigterm ]]; then
     ((status == 0 || status == 143)) || { tail -n 20 "$DYNO_LOG"; echo "$what: exit status $status"; return 1; }
