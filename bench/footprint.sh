@@ -5,10 +5,12 @@
 #          nginx, pgbouncer, stunnel and the supervision (the supervisor and its samplers) in the reference article's web
 #          process, idle and at the peak of a wrk run (32 connections on a view doing one query)
 # The app is test/fixtures/plain under gunicorn -w 4. Run as root on a machine set up by
-# support/setup-host.sh. Usage: bench/footprint.sh [LOAD_SECONDS]
+# support/setup-host.sh. Usage: bench/footprint.sh [LOAD_SECONDS [CONFIG_VAR=VALUE...]]
+# (config vars for the dyno, e.g. PGBOUNCER_CLIENT_TLS=0 to weigh what a setting costs).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 LOAD=${1:-10}
+CONFIG_VARS=("${@:2}")
 # shellcheck source=bench/lib.sh
 . "$REPO/bench/lib.sh"
 
@@ -16,7 +18,7 @@ bench_database
 bench_app "$REPO/test/fixtures/plain"
 
 kb() { du -sk --apparent-size "$@" | awk '{s += $1} END {print s}'; }
-echo "Footprint ($(date -u +%Y-%m-%d), heroku-24 slug, gunicorn -w 4)"
+echo "Footprint ($(date -u +%Y-%m-%d), heroku-24 slug, gunicorn -w 4${CONFIG_VARS[*]+, ${CONFIG_VARS[*]}})"
 echo "| slug part | KiB |"
 echo "| --- | --- |"
 for part in vendor/nginx vendor/pgbouncer vendor/stunnel vendor/nginx-pgbouncer; do
@@ -46,7 +48,7 @@ pss_by_part() {
 }
 
 dyno_run "$BENCH_WORK/web.log" "bin/start-nginx bin/start-pgbouncer-stunnel gunicorn -w 4 --bind unix:/tmp/nginx.socket --log-level warning wsgi:application" \
-  NGINX_ACCESS_LOG_PATH=/dev/null
+  NGINX_ACCESS_LOG_PATH=/dev/null ${CONFIG_VARS[@]+"${CONFIG_VARS[@]}"}
 dyno::wait_http /db 20
 sleep 2
 read -r idle_nginx idle_pgb idle_st idle_sh < <(pss_by_part)

@@ -18,10 +18,13 @@ libraries() { ls "$REPO"/dyno/lib/*.sh "$REPO"/bin/lib/*.sh; }
   [[ -z $bad ]] || fail "functions outside their library's namespace:"$'\n'"$bad"
 }
 
+# dyno_code: the scripts' and libraries' lines, comments left out.
+dyno_code() { cat "$REPO"/dyno/lib/*.sh "$REPO"/dyno/bin/* | grep -vE '^[[:space:]]*#'; }
+
 # Our globals: every upper-case name the scripts and libraries assign (NAME=, NAME+=, NAME[…]=,
 # declare/export/readonly NAME, exec {NAME}>, for NAME in); `local` ones are not globals.
 assigned_names() {
-  cat "$REPO"/dyno/lib/*.sh "$REPO"/dyno/bin/* | grep -vE '^[[:space:]]*#' | {
+  dyno_code | {
     grep -oE '(^|[[:space:];{]|export[[:space:]]+|declare[[:space:]]+-[a-zA-Z]+[[:space:]]+|readonly[[:space:]]+|exec[[:space:]]+\{)_?[A-Z][A-Z0-9_]*(\[[^]]*\])?(\+?=|\}[<>])|for[[:space:]]+_?[A-Z][A-Z0-9_]*[[:space:]]+in[[:space:]]'
   } | sed -E 's/(\[[^]]*\])?(\+?=|\}[<>]|[[:space:]]+in[[:space:]])$//; s/^.*[^A-Za-z0-9_]//' | sort -u
 }
@@ -57,7 +60,7 @@ app_env() {
   local name settings
   settings=$(config_vars)
   for name in $({
-    cat "$REPO"/dyno/lib/*.sh "$REPO"/dyno/bin/* | grep -vE '^[[:space:]]*#' |
+    dyno_code |
       grep -oE '(\b|\{)[A-Za-z_][A-Za-z0-9_]*(\[[^]]*\])?(\+?=|\}[<>])|\b(for|read|printf -v|mapfile|readarray|local|declare)([[:space:]]+-[a-zA-Z]+)*[[:space:]]+[A-Za-z_][A-Za-z0-9_]*' |
       sed -E 's/(\[[^]]*\])?(\+?=|\}[<>])$//; s/^.*[^A-Za-z0-9_]//'
     echo SCRIPT_NAME APP_SETTINGS APP_DIR LIB_DIR BIN MODE VALUE DEFAULT SETTING RENDER_DIR POOLER_DIR BINARIES_DIR BUILDPACK_HOME
