@@ -8,8 +8,9 @@
  *          then the app and its readiness, then the "after" children (nginx and its companions);
  *   stop:  on SIGTERM or SIGINT, or when a child ends: each child's `stop` signal to its process
  *          group (nginx stops accepting, the app drains), once more a second later to what
- *          still runs, then `after` rules as children end (the pooler once the app is gone,
- *          stunnel once pgbouncer is); whatever is left at the deadline is killed.
+ *          still runs and still catches it, then `after` rules as children end (the pooler once
+ *          the app is gone, stunnel once pgbouncer is); whatever is left at the deadline is
+ *          killed.
  *
  * The loop is tini's: wait for a signal (here through a signalfd, with the log relays, in one
  * poll), then reap every child that ended with waitpid(-1, WNOHANG). The exit status: a child
@@ -285,13 +286,61 @@ static void stop_child(struct child *c) {
   if (c->stop_sig && c->started && !c->exited) kill(c->own_group ? -c->pid : c->pid, c->stop_sig);
 }
 
-/* resend_stop: the stop signals once more, to what still runs. A process forked as the first went
-   out can miss it: a gunicorn worker still booting runs its master's handler, which only queues
-   the signal, and would then serve on until its master's graceful_timeout (30 s, past our
-   deadline). A second stop signal is harmless to nginx, gunicorn, uWSGI and waitress. */
+/* read_proc PID NAME BUF SIZE: /proc/PID/NAME into BUF, NUL-terminated; its length, or -1. */
+static ssize_t read_proc(const char *pid, const char *name, char *buf, size_t size) {
+  char path[300];
+  snprintf(path, sizeof path, "/proc/%s/%s", pid, name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, size - 1);
+  close(fd);
+  if (n < 0) return -1;
+  buf[n] = '\0';
+  return n;
+}
+
+/* parent_and_group PID PPID PGRP: from /proc/PID/stat (after the command name, which may hold
+   spaces and parentheses); 0 if it is gone. */
+static int parent_and_group(const char *pid, int *ppid, int *pgrp) {
+  char stat[512];
+  if (read_proc(pid, "stat", stat, sizeof stat) <= 0) return 0;
+  const char *after_comm = strrchr(stat, ')');
+  return after_comm && sscanf(after_comm + 1, " %*c %d %d", ppid, pgrp) == 2;
+}
+
+/* catches PID SIG: 1 if the process has a handler for SIG (the SigCgt mask of /proc/PID/status). */
+static int catches(const char *pid, int sig) {
+  char status[4096];
+  if (read_proc(pid, "status", status, sizeof status) <= 0) return 0;
+  const char *line = strstr(status, "\nSigCgt:");
+  unsigned long long mask;
+  return line && sscanf(line + 8, " %llx", &mask) == 1 && (mask >> (sig - 1) & 1);
+}
+
+/* resend_stop: the stop signals once more, to what still runs and still has a handler for them.
+   A process forked as the first went out can miss it: a gunicorn worker still booting runs its
+   master's handler, which only queues the signal, and would then serve on until its master's
+   graceful_timeout (30 s, past our deadline). Once it has its own handler, a second signal stops
+   it. A process that no longer catches the signal has had it and is on its way out: a gunicorn
+   worker in Python's finalization, whose handlers are back to the default. Killed by the second
+   signal, it would end by SIGTERM rather than exit 0, and its master's SIGCHLD handler, logging
+   that, can fail on a reentrant write to stderr and never count the worker gone (gunicorn
+   #2564), leaving the master to wait out its graceful_timeout. */
 static void resend_stop(void) {
   resend_at = 0;
-  for (int i = 0; i < n_children; i++) stop_child(&children[i]);
+  DIR *proc = opendir("/proc");
+  struct dirent *e;
+  while (proc && (e = readdir(proc))) {
+    int ppid, pgrp;
+    if (e->d_name[0] < '1' || e->d_name[0] > '9' || !parent_and_group(e->d_name, &ppid, &pgrp)) continue;
+    pid_t pid = atoi(e->d_name);
+    for (int i = 0; i < n_children; i++) {
+      struct child *c = &children[i];
+      if (!c->stop_sig || !c->started || c->exited) continue;
+      if ((pid == c->pid || (c->own_group && pgrp == c->pid)) && catches(e->d_name, c->stop_sig)) kill(pid, c->stop_sig);
+    }
+  }
+  if (proc) closedir(proc);
 }
 
 static struct child *by_role(const char *role) {
@@ -390,23 +439,14 @@ static void kill_the_rest(void) {
 /* kill_orphans: what our children left that escaped their groups (a daemonised grandchild) came
    to us, the subreaper: killed and reaped, until none is left. */
 static void kill_orphans(void) {
-  char path[300], stat[512];
   for (int round = 0; round < 50; round++) {
     int found = 0;
     DIR *proc = opendir("/proc");
     struct dirent *e;
     while (proc && (e = readdir(proc))) {
-      if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
-      snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-      int fd = open(path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0) continue;
-      ssize_t n = read(fd, stat, sizeof stat - 1);
-      close(fd);
-      if (n <= 0) continue;
-      stat[n] = '\0';
-      const char *after_comm = strrchr(stat, ')');
-      int ppid;
-      if (after_comm && sscanf(after_comm + 1, " %*c %d", &ppid) == 1 && ppid == getpid()) {
+      int ppid, pgrp;
+      if (e->d_name[0] < '1' || e->d_name[0] > '9' || !parent_and_group(e->d_name, &ppid, &pgrp)) continue;
+      if (ppid == getpid()) {
         kill(atoi(e->d_name), SIGKILL);
         found = 1;
       }

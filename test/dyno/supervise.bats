@@ -63,11 +63,14 @@ POOLER="trap '' TERM; trap 'echo pooler-int >>$BATS_TEST_TMPDIR/order; exit 0' I
 
 @test "no status is lost: 15 children ending at the same moment are each reported with their own" {
   local i
+  # The app ends with them, as a web app whose end fails the dyno, so whichever is reaped first
+  # fails it.
+  plan main-end-fails 1
   for i in $(seq 1 15); do plan child "c$i" test before argv 3 sh -c "sleep 0.3; exit $i"; done
   plan child app test main
   supervise sleep 0.3
   assert_failure
-  # The first to end fails the dyno; every other is reported with its own status, none as 0.
+  # Every child is reported with its own status, none as 0.
   for i in $(seq 1 15); do assert_line --regexp "^test: c$i (exited on its own|stopped) \\(status $i\\)"; done
   refute_line --regexp '^test: c[0-9]+ .*\(status 0\)$'
 }
@@ -122,6 +125,28 @@ print('worker-gone')"
   assert_success
   assert_line second-term
   ((SECONDS - started < 5)) || fail "took $((SECONDS - started)) s"
+}
+
+@test "…but not to a process that no longer catches it: a worker already on its way out (Python's finalization) exits 0" {
+  # A gunicorn worker: its handler sets a flag, then Python's exit puts SIGTERM back to its
+  # default while it finishes. Its master reports how the worker ended.
+  plan deadline 20 child app test main stop TERM
+  (sleep 0.5; pkill -TERM -f -- "$SUPERVISE $PLAN") &
+  supervise python3 -c "import os, signal, sys, time
+pid = os.fork()
+if pid == 0:
+    asked = []
+    signal.signal(signal.SIGTERM, lambda *_: asked.append(1))
+    while not asked: time.sleep(0.01)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    time.sleep(2)
+    os._exit(0)
+signal.signal(signal.SIGTERM, lambda *_: None)
+_, w = os.waitpid(pid, 0)
+print('worker ended by signal %d' % os.WTERMSIG(w) if os.WIFSIGNALED(w) else 'worker exited %d' % os.WEXITSTATUS(w))
+sys.exit(os.waitstatus_to_exitcode(w))"
+  assert_success
+  assert_line "worker exited 0"
 }
 
 @test "readiness: the app starts once the pooler's socket exists, nginx once the app's does" {
