@@ -157,8 +157,8 @@ build_libevent() {
 # Modules nginx compiles by default that no app's config we know of uses: each is attack surface
 # (SSI and grpc had CVEs in 2026); grpc: the router reaches the dyno over HTTP/1.1. fastcgi, scgi
 # and autoindex stay: real apps' configs written for heroku-buildpack-nginx use them (their temp
-# paths, directory listings), and an unknown directive fails the build. The README's module list
-# says what is kept and why.
+# paths, directory listings), and an unknown directive fails the build. SECURITY.md's list of
+# modules says what is kept and why.
 NGINX_MODULES_LEFT_OUT=(--without-http_ssi_module --without-http_grpc_module --without-http_memcached_module
   --without-http_userid_module --without-http_empty_gif_module --without-http_split_clients_module
   --without-http_browser_module --without-http_mirror_module)

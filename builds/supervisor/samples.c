@@ -6,11 +6,11 @@
  *     from nginx's stub_status at 127.0.0.1:PORT: sample# are the connections at that moment,
  *     count# what happened since the line before (dropped: accepted but not handled, worker
  *     connections being full). Our own request and connection are left out of the figures.
- *   supervise pool-samples RUN_DIR PORT PERIOD
+ *   supervise pool-samples POOLER_DIR PORT PERIOD
  *     source=web.1 database=db1 sample#pgbouncer.cl_active=3 sample#pgbouncer.cl_waiting=0 …, one
  *     per database, from pgbouncer's SHOW POOLS, read as the stats-only user over the private
  *     socket (trusted there: no password), speaking PostgreSQL's protocol itself: no psql needed.
- *   supervise pool-budget OWNER RUN_DIR PORT MOST BUDGET REFUSE DB USER [DB USER]...
+ *   supervise pool-budget OWNER POOLER_DIR PORT MOST BUDGET REFUSE DB USER [DB USER]...
  *     once, at boot: for each pooled database, whether this dyno's pool (MOST server connections)
  *     fits in the room the database has left, asked through the pool as USER; see pool_budget.
  *

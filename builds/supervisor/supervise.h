@@ -6,9 +6,9 @@ void say(const char *owner, const char *fmt, ...) __attribute__((format(printf, 
 
 /* supervise nginx-samples PORT PERIOD */
 int nginx_samples(int argc, char **argv);
-/* supervise pool-samples RUN_DIR PORT PERIOD */
+/* supervise pool-samples POOLER_DIR PORT PERIOD */
 int pool_samples(int argc, char **argv);
-/* supervise pool-budget OWNER RUN_DIR PORT MOST BUDGET REFUSE DB USER [DB USER]... */
+/* supervise pool-budget OWNER POOLER_DIR PORT MOST BUDGET REFUSE DB USER [DB USER]... */
 int pool_budget(int argc, char **argv);
 
 #endif
