@@ -25,6 +25,9 @@ plan() { printf '%s\0' "$@" >>"$PLAN"; }
 # supervise COMMAND...: the supervisor on PLAN, its exit status in $status and its lines in $output.
 supervise() { run "$SUPERVISE" "$PLAN" -- "$@"; }
 
+# sigterm_soon: SIGTERM to the supervisor half a second from now, once supervise has started it.
+sigterm_soon() { (sleep 0.5; pkill -TERM -f -- "$SUPERVISE $PLAN") & }
+
 # A pooler that stays through SIGTERM, as ours do, and leaves on SIGINT, saying when.
 POOLER="trap '' TERM; trap 'echo pooler-int >>$BATS_TEST_TMPDIR/order; exit 0' INT; while :; do sleep 0.05; done"
 
@@ -54,7 +57,7 @@ POOLER="trap '' TERM; trap 'echo pooler-int >>$BATS_TEST_TMPDIR/order; exit 0' I
 @test "exit status: a child that crashes during the stop makes it non-zero, though the app ended well" {
   plan child pooler test before after app INT argv 3 sh -c "trap 'kill -SEGV \$\$' INT; while :; do sleep 0.05; done" \
     child app test main stop TERM
-  (sleep 0.5; pkill -TERM -f -- "$SUPERVISE $PLAN") &
+  sigterm_soon
   supervise sh -c 'trap "exit 0" TERM; while :; do sleep 0.05; done'
   assert_failure 139
   assert_line "test: app stopped (status 0)"
@@ -80,7 +83,7 @@ POOLER="trap '' TERM; trap 'echo pooler-int >>$BATS_TEST_TMPDIR/order; exit 0' I
     child pgbouncer test before after app INT argv 3 sh -c "${POOLER//pooler/pgbouncer}" \
     child app test main stop TERM \
     child nginx test after stop TERM after app TERM argv 3 sh -c "trap 'echo nginx-term >>$W/order; exit 0' TERM; while :; do sleep 0.05; done"
-  (sleep 0.5; pkill -TERM -f -- "$SUPERVISE $PLAN") &
+  sigterm_soon
   supervise sh -c "trap 'sleep 0.3; echo app-done >>$W/order; exit 0' TERM; while :; do sleep 0.05; done"
   assert_success
   run cat "$W/order"
@@ -89,7 +92,7 @@ POOLER="trap '' TERM; trap 'echo pooler-int >>$BATS_TEST_TMPDIR/order; exit 0' I
 
 @test "one deadline: what still runs NGINX_PGBOUNCER_STOP_TIMEOUT s after the stop began is killed, said plainly" {
   plan child pooler test before after app INT argv 3 sh -c "trap '' TERM INT; while :; do sleep 0.05; done" child app test main stop TERM
-  (sleep 0.5; pkill -TERM -f -- "$SUPERVISE $PLAN") &
+  sigterm_soon
   local started=$SECONDS
   supervise sh -c 'trap "" TERM; while :; do sleep 0.05; done'
   assert_failure 137
@@ -102,7 +105,7 @@ POOLER="trap '' TERM; trap 'echo pooler-int >>$BATS_TEST_TMPDIR/order; exit 0' I
 @test "the stop signal reaches the app's whole process group, as Heroku's reaches every process" {
   # The app's own process ignores SIGTERM and waits for its worker, which does not.
   plan deadline 20 child app test main stop TERM
-  (sleep 0.5; pkill -TERM -f -- "$SUPERVISE $PLAN") &
+  sigterm_soon
   local started=$SECONDS
   supervise python3 -c "import os, signal, time
 pid = os.fork()
@@ -119,7 +122,7 @@ print('worker-gone')"
 @test "the stop signal is sent once more a second later: a process that missed the first (a worker still booting) stops" {
   # The first SIGTERM only arms the handler, as a gunicorn worker booting at that moment does.
   plan deadline 20 child app test main stop TERM
-  (sleep 0.5; pkill -TERM -f -- "$SUPERVISE $PLAN") &
+  sigterm_soon
   local started=$SECONDS
   supervise bash -c "trap 'trap \"echo second-term; exit 0\" TERM' TERM; while :; do sleep 0.05; done"
   assert_success
@@ -131,7 +134,7 @@ print('worker-gone')"
   # A gunicorn worker: its handler sets a flag, then Python's exit puts SIGTERM back to its
   # default while it finishes. Its master reports how the worker ended.
   plan deadline 20 child app test main stop TERM
-  (sleep 0.5; pkill -TERM -f -- "$SUPERVISE $PLAN") &
+  sigterm_soon
   supervise python3 -c "import os, signal, sys, time
 pid = os.fork()
 if pid == 0:
