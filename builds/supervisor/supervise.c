@@ -308,13 +308,16 @@ static int parent_and_group(const char *pid, int *ppid, int *pgrp) {
   return after_comm && sscanf(after_comm + 1, " %*c %d %d", ppid, pgrp) == 2;
 }
 
-/* catches PID SIG: 1 if the process has a handler for SIG (the SigCgt mask of /proc/PID/status). */
+/* catches PID SIG: 1 if the process has a handler for SIG (the SigCgt mask of /proc/PID/status),
+   or if its mask is past what was read (a Groups line of hundreds of groups comes before it):
+   then it is signalled, as everything was before this check. 0 if it is gone. */
 static int catches(const char *pid, int sig) {
   char status[4096];
   if (read_proc(pid, "status", status, sizeof status) <= 0) return 0;
   const char *line = strstr(status, "\nSigCgt:");
   unsigned long long mask;
-  return line && sscanf(line + 8, " %llx", &mask) == 1 && (mask >> (sig - 1) & 1);
+  if (!line || !strchr(line + 1, '\n') || sscanf(line + 8, " %llx", &mask) != 1) return 1;
+  return mask >> (sig - 1) & 1;
 }
 
 /* resend_stop: the stop signals once more, to what still runs and still has a handler for them.
@@ -325,7 +328,10 @@ static int catches(const char *pid, int sig) {
    worker in Python's finalization, whose handlers are back to the default. Killed by the second
    signal, it would end by SIGTERM rather than exit 0, and its master's SIGCHLD handler, logging
    that, can fail on a reentrant write to stderr and never count the worker gone (gunicorn
-   #2564), leaving the master to wait out its graceful_timeout. */
+   #2564), leaving the master to wait out its graceful_timeout. The cost: a program started
+   after the first signal that has not yet set its handler is not stopped until the deadline.
+   Skipping only what existed at the first signal would bring the hang back, as gunicorn forks
+   workers until its main loop reads the signal its handler queued. */
 static void resend_stop(void) {
   resend_at = 0;
   DIR *proc = opendir("/proc");
